@@ -1,0 +1,454 @@
+/*
+ * uvws: a WebSocket (RFC 6455) server and client on libuv.
+ *
+ * Threading: every function must be called on the thread that runs the
+ * uv_loop_t the handle belongs to, except uvws_strerror() and
+ * uvws_version(), which may be called from anywhere.
+ *
+ * Lifetimes:
+ *   - uvws_server_t lives from uvws_server_start() until the callback given
+ *     to uvws_server_close() has run.
+ *   - uvws_t (one WebSocket connection, server or client side) lives from
+ *     the moment it is handed to you (on_open on the server, uvws_connect()
+ *     on the client) until on_close has returned. on_close is always the
+ *     last callback and is always called exactly once for a connection you
+ *     were handed. After it returns the pointer is invalid.
+ *   - Pointers passed to callbacks (data, reason, uvws_http_t) are valid only
+ *     during the callback; copy what you need.
+ *
+ * Errors: functions return 0 (or a non-negative count/status) on success and
+ * a negative error code on failure. System errors are libuv's UV_E* codes;
+ * the engine's own codes are UVWS_E* below. uvws_strerror() names both.
+ */
+#ifndef UVWS_H
+#define UVWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(UVWS_SHARED)
+#define UVWS_EXTERN __declspec(dllexport)
+#elif __GNUC__ >= 4
+#define UVWS_EXTERN __attribute__((visibility("default")))
+#else
+#define UVWS_EXTERN
+#endif
+
+#define UVWS_VERSION_MAJOR 0
+#define UVWS_VERSION_MINOR 1
+#define UVWS_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The engine's own error codes; libuv's UV_E* (all > -4096) pass through. */
+#define UVWS_ERRNO_MAP(XX)                                                    \
+  XX(EINVAL, -30001, "invalid argument")                                      \
+  XX(ECLOSED, -30002, "connection is closing or closed")                      \
+  XX(EURL, -30003, "invalid WebSocket URL")                                   \
+  XX(EHANDSHAKE, -30004, "invalid WebSocket handshake")                       \
+  XX(ESTATUS, -30005, "server answered the upgrade with a non-101 status")    \
+  XX(EACCEPT, -30006, "Sec-WebSocket-Accept does not match the key")          \
+  XX(EPROTOCOL, -30007, "subprotocol not offered by the client")              \
+  XX(ETIMEDOUT, -30008, "timed out")                                          \
+  XX(ETOOBIG, -30009, "message exceeds max payload")                          \
+  XX(EBACKPRESSURE, -30010, "max backpressure reached")                       \
+  XX(ENOMEM, -30011, "out of memory")                                         \
+  XX(ETLS, -30012, "TLS error")                                               \
+  XX(ENOTSUP, -30013, "not supported")                                        \
+  XX(EREMOTE, -30014, "peer violated the WebSocket protocol")                 \
+  XX(EEXTENSION, -30015, "invalid or unexpected extension negotiation")      \
+  XX(ENOTOPEN, -30016, "connection is not open yet")
+
+enum uvws_errno {
+#define UVWS__ERR(name, val, msg) UVWS_##name = (val),
+  UVWS_ERRNO_MAP(UVWS__ERR)
+#undef UVWS__ERR
+};
+
+/* A static string naming `err` (UVWS_E* or UV_E*). Never NULL. */
+UVWS_EXTERN const char *uvws_strerror(int err);
+
+/* "major.minor.patch" of the linked library. */
+UVWS_EXTERN const char *uvws_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Handles and constants                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct uvws_s uvws_t;               /* one WebSocket connection */
+typedef struct uvws_server_s uvws_server_t; /* a listening server */
+typedef struct uvws_upgrade_s uvws_upgrade_t; /* a pending upgrade decision */
+
+/* Message types and send flags (uvws_send()). */
+enum {
+  UVWS_TEXT = 0x1,
+  UVWS_BINARY = 0x2,
+  /* More fragments follow: the message stays open and the next send
+   * continues it (its type is ignored until a send without UVWS_MORE). */
+  UVWS_MORE = 0x100
+};
+
+/* uvws_send() results (non-negative; errors are negative). */
+enum {
+  UVWS_SEND_OK = 0,      /* written to the socket or corked for this turn */
+  UVWS_SEND_QUEUED = 1,  /* accepted but buffered: wait for on_drain */
+  UVWS_SEND_DROPPED = 2  /* not sent: max_backpressure would be exceeded */
+};
+
+/* ready state, as in the browser API and ws. */
+enum {
+  UVWS_CONNECTING = 0,
+  UVWS_OPEN = 1,
+  UVWS_CLOSING = 2,
+  UVWS_CLOSED = 3
+};
+
+/* Close codes the engine itself uses (RFC 6455 section 7.4.1). */
+enum {
+  UVWS_CLOSE_NORMAL = 1000,
+  UVWS_CLOSE_GOING_AWAY = 1001,
+  UVWS_CLOSE_PROTOCOL_ERROR = 1002,
+  UVWS_CLOSE_UNSUPPORTED = 1003,
+  UVWS_CLOSE_NO_STATUS = 1005, /* reported, never sent */
+  UVWS_CLOSE_ABNORMAL = 1006,  /* reported, never sent */
+  UVWS_CLOSE_INVALID_PAYLOAD = 1007,
+  UVWS_CLOSE_POLICY = 1008,
+  UVWS_CLOSE_TOO_BIG = 1009,
+  UVWS_CLOSE_EXTENSION = 1010,
+  UVWS_CLOSE_INTERNAL = 1011
+};
+
+/* ------------------------------------------------------------------ */
+/* HTTP view of the upgrade request or response                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct uvws_header {
+  const char *name;
+  size_t name_len;
+  const char *value;
+  size_t value_len;
+} uvws_header_t;
+
+/* The upgrade request (server side) or the server's response (client side).
+ * Strings are not NUL-terminated unless stated. */
+typedef struct uvws_http {
+  int status;              /* response status; 0 for a request */
+  const char *path;        /* request path without the query */
+  size_t path_len;
+  const char *query;       /* after '?', without it; NULL if none */
+  size_t query_len;
+  const uvws_header_t *headers;
+  size_t num_headers;
+  const struct sockaddr *remote_addr; /* peer address (request only) */
+  const char *remote_ip;   /* peer address as a NUL-terminated string */
+  int remote_port;
+} uvws_http_t;
+
+/* Case-insensitive header lookup: the first header called `name`, or NULL.
+ * The value is stored in *len. */
+UVWS_EXTERN const char *uvws_http_header(const uvws_http_t *http,
+                                         const char *name, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* Callbacks                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Every callback is optional (NULL). `ws` user data: uvws_get_data(). */
+typedef struct uvws_callbacks {
+  /* The connection is open. Server: `http` is the upgrade request.
+   * Client: `http` is the server's 101 response. */
+  void (*on_open)(uvws_t *ws, const uvws_http_t *http);
+  /* A whole message, reassembled from its fragments; text is valid UTF-8. */
+  void (*on_message)(uvws_t *ws, const char *data, size_t len, int is_binary);
+  /* A ping arrived; the engine has already answered it with a pong. */
+  void (*on_ping)(uvws_t *ws, const char *data, size_t len);
+  void (*on_pong)(uvws_t *ws, const char *data, size_t len);
+  /* The send queue became empty after a send returned UVWS_SEND_QUEUED. */
+  void (*on_drain)(uvws_t *ws);
+  /* Something went wrong: a protocol violation by the peer, a handshake
+   * failure, a socket error, a timeout. on_close follows. `msg` is a
+   * human-readable description (NUL-terminated). */
+  void (*on_error)(uvws_t *ws, int err, const char *msg);
+  /* Client only: the server's HTTP response to the upgrade, called before
+   * it is validated (so for a 101 and for an unexpected response alike). */
+  void (*on_response)(uvws_t *ws, const uvws_http_t *response);
+  /* The connection is gone. `code` is the peer's close code, or 1005 when
+   * its close frame had none, or 1006 when there was no closing handshake.
+   * Always the last callback. */
+  void (*on_close)(uvws_t *ws, int code, const char *reason, size_t len);
+} uvws_callbacks_t;
+
+/* ------------------------------------------------------------------ */
+/* Limits and timeouts shared by servers and clients                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct uvws_limits {
+  size_t max_payload;        /* max message size; larger -> close 1009.
+                                default 100 MiB (as ws) */
+  unsigned max_fragments;    /* max frames per message; default 0 = no limit */
+  size_t max_backpressure;   /* max bytes queued per connection; default
+                                16 MiB; 0 = no limit */
+  int close_on_backpressure; /* when a send would pass max_backpressure:
+                                0 = drop it (UVWS_SEND_DROPPED), 1 = close
+                                the connection with 1008. default 0 */
+  unsigned idle_timeout_ms;  /* close after this long without any frame
+                                received; 0 = off (default) */
+  unsigned ping_interval_ms; /* send a ping after this long without
+                                traffic from the peer; 0 = off (default) */
+  unsigned pong_timeout_ms;  /* after an auto ping, give up (1006) when no
+                                frame arrives for this long; default 30000 */
+  unsigned close_timeout_ms; /* wait this long for the peer's close frame
+                                and TCP close; default 5000 */
+} uvws_limits_t;
+
+/* ------------------------------------------------------------------ */
+/* Server                                                              */
+/* ------------------------------------------------------------------ */
+
+/* TLS (wss://). Give PEM files or PEM text in memory. */
+typedef struct uvws_tls_sni {
+  const char *server_name;   /* exact name, or "*.example.com" */
+  const char *cert_file, *key_file;
+  const char *cert_pem, *key_pem;
+} uvws_tls_sni_t;
+
+typedef struct uvws_tls_options {
+  /* Our certificate chain and key (server: required; client: optional, for
+   * mutual TLS). */
+  const char *cert_file, *key_file;
+  const char *cert_pem, *key_pem;
+  /* Trust anchors for verifying the peer. Client: NULL = the system store.
+   * Server: the CAs client certificates must chain to. */
+  const char *ca_file, *ca_dir, *ca_pem;
+  /* Server: ask for and verify a client certificate (mutual TLS);
+   * 1 = request and verify if sent, 2 = require one. */
+  int verify_client;
+  /* Client: DANGEROUS, for tests only: accept any certificate and host. */
+  int insecure_skip_verify;
+  /* Client: name sent as SNI and checked against the certificate;
+   * NULL = the URL's host. */
+  const char *server_name;
+  /* Server: extra certificates chosen by the SNI name the client sends. */
+  const uvws_tls_sni_t *sni;
+  size_t num_sni;
+  /* OpenSSL cipher list / TLS 1.3 ciphersuites; NULL = modern defaults. */
+  const char *ciphers, *ciphersuites;
+  int min_version; /* 0 = TLS 1.2; or 0x0303 (1.2), 0x0304 (1.3) */
+} uvws_tls_options_t;
+
+typedef struct uvws_server_options {
+  const char *host;          /* bind address: "0.0.0.0" (default), "::",
+                                "127.0.0.1", "::1", ... */
+  int port;                  /* 0 = pick a free port (uvws_server_port()) */
+  int backlog;               /* listen backlog; default 511 */
+  int ipv6_only;             /* with "::", do not accept IPv4; default 0 */
+  const char *path;          /* accept upgrades only for this path (exact,
+                                query ignored); NULL = any; else 400 */
+  size_t max_header_bytes;   /* request head limit -> 431; default 8192 */
+  unsigned max_headers;      /* header count limit -> 431; default 64 */
+  unsigned handshake_timeout_ms; /* whole request must arrive and the
+                                upgrade be decided by then; default 10000 */
+  unsigned max_connections;  /* beyond it upgrades get 503; 0 = no limit */
+  uvws_limits_t limits;
+  const uvws_tls_options_t *tls; /* NULL = plain ws:// */
+} uvws_server_options_t;
+
+/* Fill `opts` with the defaults. Always call it before setting fields. */
+UVWS_EXTERN void uvws_server_options_init(uvws_server_options_t *opts);
+
+/* Called for every valid upgrade request before it is accepted. The hook
+ * decides by calling uvws_upgrade_accept() or uvws_upgrade_reject(), now or
+ * later (before the handshake timeout). Without a hook every valid upgrade is
+ * accepted with the first offered subprotocol, as ws does. */
+typedef void (*uvws_upgrade_cb)(uvws_server_t *server, uvws_upgrade_t *up,
+                                const uvws_http_t *request);
+
+/* Create a server on `loop`, bind and listen. The server's callbacks are
+ * inherited by every connection it accepts (on_response is not used).
+ * `upgrade_cb` may be NULL. On success *out is set and 0 returned. */
+UVWS_EXTERN int uvws_server_start(uv_loop_t *loop,
+                                  const uvws_server_options_t *opts,
+                                  const uvws_callbacks_t *callbacks,
+                                  uvws_upgrade_cb upgrade_cb, void *data,
+                                  uvws_server_t **out);
+
+/* The port actually bound (useful with port 0). */
+UVWS_EXTERN int uvws_server_port(const uvws_server_t *server);
+
+/* Address actually bound, as sockaddr; returns 0 or a UV_E* code. */
+UVWS_EXTERN int uvws_server_address(const uvws_server_t *server,
+                                    struct sockaddr_storage *addr);
+
+UVWS_EXTERN void *uvws_server_get_data(const uvws_server_t *server);
+UVWS_EXTERN void uvws_server_set_data(uvws_server_t *server, void *data);
+
+/* Number of open connections (upgrades completed, on_close not yet run). */
+UVWS_EXTERN size_t uvws_server_connections(const uvws_server_t *server);
+
+/* Call fn for each open connection; stop early when fn returns non-zero.
+ * fn may send, close or terminate the connection it is given. */
+UVWS_EXTERN void uvws_server_foreach(uvws_server_t *server,
+                                     int (*fn)(uvws_t *ws, void *arg),
+                                     void *arg);
+
+/* Send one message to every open connection (header built once). Returns
+ * the number of connections it was handed to. */
+UVWS_EXTERN size_t uvws_server_broadcast(uvws_server_t *server,
+                                         const void *data, size_t len,
+                                         int flags);
+
+/* Stop accepting, close every connection with 1001 (going away), and call
+ * `cb` once everything the server owns is freed. Connections still get their
+ * on_close. Calling it twice returns UVWS_ECLOSED. */
+UVWS_EXTERN int uvws_server_close(uvws_server_t *server,
+                                  void (*cb)(uvws_server_t *server));
+
+/* Take over a TCP socket whose HTTP upgrade request has already been (partly)
+ * read elsewhere (Node's handleUpgrade): `head` holds the bytes read so far,
+ * starting at the request line. The fd is owned by the server afterwards. */
+UVWS_EXTERN int uvws_server_adopt(uvws_server_t *server, uv_os_sock_t fd,
+                                  const char *head, size_t head_len);
+
+/* --- upgrade decisions --- */
+
+/* Accept, answering with `protocol` as Sec-WebSocket-Protocol (NULL for none;
+ * it must be one the client offered, else UVWS_EPROTOCOL and nothing is
+ * decided). `data` becomes the connection's user data before on_open. Extra
+ * response headers may be given (NULL, 0 for none). Frees `up` on success. */
+UVWS_EXTERN int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
+                                    const uvws_header_t *headers,
+                                    size_t num_headers, void *data);
+
+/* Reject with an HTTP status (400-599) and optional headers and body, then
+ * close the socket. Frees `up`. */
+UVWS_EXTERN int uvws_upgrade_reject(uvws_upgrade_t *up, int status,
+                                    const uvws_header_t *headers,
+                                    size_t num_headers, const char *body,
+                                    size_t body_len);
+
+/* The subprotocols the client offered, in order: fills up to `max` entries
+ * of `out` (pointers into the request) and returns how many were offered. */
+UVWS_EXTERN size_t uvws_upgrade_protocols(const uvws_upgrade_t *up,
+                                          uvws_header_t *out, size_t max);
+
+/* Non-zero once the socket behind a pending upgrade is gone; the decision
+ * calls still free it. */
+UVWS_EXTERN int uvws_upgrade_is_aborted(const uvws_upgrade_t *up);
+
+UVWS_EXTERN uvws_server_t *uvws_upgrade_server(const uvws_upgrade_t *up);
+
+/* The request behind `up`; valid until the decision. */
+UVWS_EXTERN const uvws_http_t *uvws_upgrade_request(const uvws_upgrade_t *up);
+
+/* ------------------------------------------------------------------ */
+/* Client                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct uvws_client_options {
+  const uvws_header_t *headers;   /* extra request headers */
+  size_t num_headers;
+  const char *const *protocols;   /* offered subprotocols */
+  size_t num_protocols;
+  const char *origin;             /* Origin header, NULL = none */
+  unsigned connect_timeout_ms;    /* DNS + TCP + TLS + upgrade; default 30000 */
+  size_t max_response_bytes;      /* response head limit; default 16384 */
+  uvws_limits_t limits;
+  const uvws_tls_options_t *tls;  /* for wss:// (NULL = defaults: verify
+                                     against the system trust store) */
+} uvws_client_options_t;
+
+/* Fill `opts` with the defaults. */
+UVWS_EXTERN void uvws_client_options_init(uvws_client_options_t *opts);
+
+/* Start connecting to `url` (ws://host[:port][/path][?query], IPv6 literals
+ * in brackets; wss:// when TLS is built in). On success *out is the
+ * connection in UVWS_CONNECTING state and 0 is returned; from then on exactly
+ * one of on_open or (on_error then on_close with 1006) follows. On a
+ * synchronous failure (bad URL, bad options) nothing is created.
+ * `opts` may be NULL for defaults. */
+UVWS_EXTERN int uvws_connect(uv_loop_t *loop, const char *url,
+                             const uvws_client_options_t *opts,
+                             const uvws_callbacks_t *callbacks, void *data,
+                             uvws_t **out);
+
+/* ------------------------------------------------------------------ */
+/* Connection                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Send a message (or, with UVWS_MORE, a fragment of one). `flags` is
+ * UVWS_TEXT or UVWS_BINARY, or'ed with UVWS_MORE. The payload is copied at
+ * most once (only what the socket does not take at once); `data` may be
+ * reused when this returns. Text is not validated.
+ * Returns UVWS_SEND_OK, UVWS_SEND_QUEUED, UVWS_SEND_DROPPED, or
+ * UVWS_ECLOSED / UVWS_EINVAL. */
+UVWS_EXTERN int uvws_send(uvws_t *ws, const void *data, size_t len, int flags);
+
+/* As uvws_send(), but the engine never copies the payload: it keeps `data`
+ * until it is written and then calls release(data, release_arg) (also when
+ * the send fails or the connection dies). On a negative return release has
+ * already been called. */
+UVWS_EXTERN int uvws_send_owned(uvws_t *ws, const void *data, size_t len,
+                                int flags,
+                                void (*release)(const void *data, void *arg),
+                                void *release_arg);
+
+/* Ping / pong with up to 125 bytes of payload (else UVWS_EINVAL). */
+UVWS_EXTERN int uvws_ping(uvws_t *ws, const void *data, size_t len);
+UVWS_EXTERN int uvws_pong(uvws_t *ws, const void *data, size_t len);
+
+/* Start the closing handshake. `code` must be 1000, 1001-1003, 1007-1014 or
+ * 3000-4999 (or 0 to send a close frame without a code; then `reason` must be
+ * empty), and `reason` at most 123 bytes of UTF-8; else UVWS_EINVAL.
+ * on_close follows when the peer answers, or at the close timeout. */
+UVWS_EXTERN int uvws_close(uvws_t *ws, int code, const char *reason,
+                           size_t len);
+
+/* Drop the TCP connection at once, without a closing handshake. No callback
+ * of `ws` runs any more except on_close (1006), which follows from the loop
+ * (never from inside this call), so it is safe to call from any callback. */
+UVWS_EXTERN void uvws_terminate(uvws_t *ws);
+
+/* Bytes accepted by send but not yet handed to the kernel. */
+UVWS_EXTERN size_t uvws_buffered_amount(const uvws_t *ws);
+
+/* Stop / restart reading from the socket (backpressure towards the peer). */
+UVWS_EXTERN int uvws_pause(uvws_t *ws);
+UVWS_EXTERN int uvws_resume(uvws_t *ws);
+
+UVWS_EXTERN int uvws_ready_state(const uvws_t *ws);
+UVWS_EXTERN void *uvws_get_data(const uvws_t *ws);
+UVWS_EXTERN void uvws_set_data(uvws_t *ws, void *data);
+/* The server that accepted `ws`, or NULL on a client connection. */
+UVWS_EXTERN uvws_server_t *uvws_get_server(const uvws_t *ws);
+/* The negotiated subprotocol (NUL-terminated), or "" for none. */
+UVWS_EXTERN const char *uvws_protocol(const uvws_t *ws);
+/* The peer's address; returns 0 or a UV_E* code. */
+UVWS_EXTERN int uvws_remote_address(const uvws_t *ws,
+                                    struct sockaddr_storage *addr);
+/* Non-zero for a connection made with uvws_connect(). */
+UVWS_EXTERN int uvws_is_client(const uvws_t *ws);
+/* The underlying libuv stream, e.g. for uv_fileno(); NULL once closed. */
+UVWS_EXTERN uv_stream_t *uvws_stream(uvws_t *ws);
+
+/* ------------------------------------------------------------------ */
+/* Validation helpers (also used by the bindings)                      */
+/* ------------------------------------------------------------------ */
+
+/* 1 if `code` may be sent in a close frame by an application (see
+ * uvws_close()), else 0. */
+UVWS_EXTERN int uvws_close_code_is_valid(int code);
+
+/* 1 if the bytes are well-formed UTF-8 (RFC 3629), else 0. */
+UVWS_EXTERN int uvws_utf8_is_valid(const void *data, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVWS_H */

@@ -1,0 +1,699 @@
+/* One WebSocket connection on a libuv TCP stream, server or client side:
+ * the read path into the protocol engine, the write path (cork, direct
+ * writev, queue under backpressure), the closing handshake and timeouts. */
+#include "uvws_internal.h"
+#include "uvws_close.h"
+#include "uvws_mask.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Errors and teardown                                                 */
+/* ------------------------------------------------------------------ */
+
+void uvws__set_error(uvws_t *ws, int err, const char *msg, int copy) {
+  if (ws->err) return; /* the first cause is the one worth reporting */
+  ws->err = err;
+  if (copy && msg) {
+    ws->err_msg = strdup(msg);
+  } else {
+    ws->err_static = msg;
+  }
+}
+
+static void release_chunk(uvws_chunk_t *c) {
+  if (c->release) c->release(c->orig, c->release_arg);
+  free(c);
+}
+
+static void free_outq(uvws_t *ws) {
+  uvws_outq_t *q = ws->outq;
+  if (!q) return;
+  for (uvws_chunk_t *c = q->head, *next; c; c = next) {
+    next = c->next;
+    release_chunk(c);
+  }
+  free(q);
+  ws->outq = NULL;
+}
+
+static void conn_free(uvws_t *ws) {
+  free_outq(ws);
+  uvws_proto_free(&ws->proto);
+  free(ws->protocol);
+  free(ws->close_reason);
+  free(ws->err_msg);
+  uvws_loopctx_t *lc = ws->lc;
+  free(ws);
+  uvws__loopctx_put(lc, NULL, NULL);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  uvws_t *ws = h->data;
+  if ((ws->flags & F_CLIENT) && uvws__client_on_handle_closed(ws)) return;
+  ws->state = UVWS_CLOSED;
+  /* Writes were cancelled before this callback; their chunks are gone. */
+  free_outq(ws);
+  if (ws->flags & F_EXPOSED) {
+    if (ws->err && ws->cb->on_error)
+      ws->cb->on_error(ws, ws->err,
+                       ws->err_msg ? ws->err_msg
+                                   : ws->err_static ? ws->err_static
+                                                    : uvws_strerror(ws->err));
+    if (ws->cb->on_close)
+      ws->cb->on_close(ws, ws->close_code, ws->close_reason ? ws->close_reason : "",
+                       ws->close_reason_len);
+  }
+  if (ws->server) uvws__server_conn_gone(ws);
+  else uvws__client_conn_gone(ws);
+  if (ws->pending_reqs == 0) conn_free(ws);
+}
+
+static void close_handle(uvws_t *ws) {
+  if (ws->flags & F_HANDLE_CLOSING) return;
+  ws->flags |= F_HANDLE_CLOSING;
+  uvws_loopctx_t *lc = ws->lc;
+  if (lc->cork_owner == ws) {
+    lc->cork_owner = NULL;
+    lc->cork_len = 0;
+    uv_unref((uv_handle_t *)&lc->prepare);
+  }
+  uvws_proto_free(&ws->proto);
+  uv_close((uv_handle_t *)&ws->tcp, on_handle_closed);
+}
+
+void uvws__close_for_reconnect(uvws_t *ws) {
+  ws->flags |= F_RECONNECT;
+  uv_close((uv_handle_t *)&ws->tcp, on_handle_closed);
+}
+
+void uvws__conn_abort(uvws_t *ws, int err, const char *msg) {
+  if (err) uvws__set_error(ws, err, msg, 0);
+  close_handle(ws);
+}
+
+void uvws__conn_release_req(uvws_t *ws) {
+  if (--ws->pending_reqs == 0 && ws->state == UVWS_CLOSED) conn_free(ws);
+}
+
+/* ------------------------------------------------------------------ */
+/* Write path                                                          */
+/* ------------------------------------------------------------------ */
+
+static void maybe_shutdown(uvws_t *ws);
+static void on_write(uv_write_t *req, int status);
+
+static uvws_outq_t *outq_get(uvws_t *ws) {
+  if (!ws->outq) ws->outq = calloc(1, sizeof(*ws->outq));
+  return ws->outq;
+}
+
+static int queue_append(uvws_t *ws, const uint8_t *p, size_t n,
+                        void (*release)(const void *, void *), void *arg,
+                        const void *orig) {
+  uvws_outq_t *q = outq_get(ws);
+  uvws_chunk_t *c = malloc(sizeof(*c) + (release ? 0 : n));
+  if (!q || !c) {
+    free(c);
+    if (release) release(orig, arg);
+    return UVWS_ENOMEM;
+  }
+  c->next = NULL;
+  c->release = release;
+  c->release_arg = arg;
+  c->orig = orig;
+  c->len = n;
+  if (release) {
+    c->data = p;
+  } else {
+    memcpy(c->buf, p, n);
+    c->data = c->buf;
+  }
+  if (q->tail) q->tail->next = c;
+  else q->head = c;
+  q->tail = c;
+  q->bytes += n;
+  return 0;
+}
+
+static void queue_kick(uvws_t *ws) {
+  uvws_outq_t *q = ws->outq;
+  if (!q || q->writing || !q->head || (ws->flags & F_HANDLE_CLOSING)) return;
+  unsigned n = 0;
+  for (uvws_chunk_t *c = q->head; c && n < UVWS_MAX_WRITE_BUFS; c = c->next)
+    q->bufs[n++] = uv_buf_init((char *)c->data, (unsigned)c->len);
+  q->inflight = n;
+  q->req.data = ws;
+  int r = uv_write(&q->req, (uv_stream_t *)&ws->tcp, q->bufs, n, on_write);
+  if (r < 0) {
+    uvws__conn_abort(ws, r, NULL);
+    return;
+  }
+  q->writing = 1;
+}
+
+static void on_write(uv_write_t *req, int status) {
+  uvws_t *ws = req->data;
+  uvws_outq_t *q = ws->outq;
+  q->writing = 0;
+  for (unsigned i = 0; i < q->inflight && q->head; i++) {
+    uvws_chunk_t *c = q->head;
+    q->head = c->next;
+    if (!q->head) q->tail = NULL;
+    q->bytes -= c->len;
+    release_chunk(c);
+  }
+  q->inflight = 0;
+  if (status < 0) {
+    if (status != UV_ECANCELED) uvws__conn_abort(ws, status, NULL);
+    return;
+  }
+  if (ws->flags & F_HANDLE_CLOSING) return;
+  if (q->head) {
+    queue_kick(ws);
+    return;
+  }
+  free(q);
+  ws->outq = NULL;
+  maybe_shutdown(ws);
+  if ((ws->flags & F_NEED_DRAIN) && !(ws->flags & F_HANDLE_CLOSING)) {
+    ws->flags &= ~F_NEED_DRAIN;
+    if (ws->cb->on_drain && ws->state == UVWS_OPEN) ws->cb->on_drain(ws);
+  }
+}
+
+/* Write `bufs` now, as far as the socket takes them, and queue the rest.
+ * The last buffer may be owned (release != NULL): its unwritten part is
+ * referenced rather than copied. The queue must be empty. */
+static int write_now(uvws_t *ws, uv_buf_t *bufs, unsigned n,
+                     void (*release)(const void *, void *), void *arg,
+                     const void *orig) {
+  int r = uv_try_write((uv_stream_t *)&ws->tcp, bufs, n);
+  size_t done = 0;
+  if (r >= 0) {
+    done = (size_t)r;
+  } else if (r != UV_EAGAIN && r != UV_ENOSYS) {
+    if (release) release(orig, arg);
+    uvws__conn_abort(ws, r, NULL);
+    return r;
+  }
+  for (unsigned i = 0; i < n; i++) {
+    size_t len = bufs[i].len;
+    if (done >= len) {
+      done -= len;
+      continue;
+    }
+    const uint8_t *p = (const uint8_t *)bufs[i].base + done;
+    size_t rest = len - done;
+    done = 0;
+    int last_owned = release && i == n - 1;
+    r = queue_append(ws, p, rest, last_owned ? release : NULL, arg, orig);
+    if (r < 0) {
+      if (release && !last_owned) release(orig, arg);
+      uvws__conn_abort(ws, r, NULL);
+      return r;
+    }
+    if (last_owned) release = NULL; /* the queue owns it now */
+  }
+  if (release) release(orig, arg);
+  queue_kick(ws);
+  return ws->outq && ws->outq->head ? UVWS_SEND_QUEUED : UVWS_SEND_OK;
+}
+
+void uvws__uncork(uvws_loopctx_t *lc) {
+  uvws_t *ws = lc->cork_owner;
+  if (!ws) return;
+  uv_buf_t b = uv_buf_init((char *)lc->cork, (unsigned)lc->cork_len);
+  lc->cork_owner = NULL;
+  lc->cork_len = 0;
+  uv_unref((uv_handle_t *)&lc->prepare);
+  /* The cork is reused as soon as this returns: anything the socket does
+   * not take is copied into the queue. */
+  write_now(ws, &b, 1, NULL, NULL, NULL);
+  maybe_shutdown(ws);
+}
+
+size_t uvws_buffered_amount(const uvws_t *ws) {
+  size_t n = ws->outq ? ws->outq->bytes : 0;
+  if (ws->lc->cork_owner == ws) n += ws->lc->cork_len;
+  return n;
+}
+
+static void free_release(const void *p, void *arg) {
+  (void)arg;
+  free((void *)p);
+}
+
+int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
+                     const void *data, size_t len,
+                     void (*release)(const void *, void *), void *arg) {
+  uvws_loopctx_t *lc = ws->lc;
+  size_t total = hlen + len;
+  const void *orig = data;
+  const uvws_limits_t *lim = ws->limits;
+
+  size_t buffered = uvws_buffered_amount(ws);
+  if (lim->max_backpressure && buffered && buffered + total > lim->max_backpressure) {
+    if (release) release(orig, arg);
+    if (lim->close_on_backpressure) {
+      uvws__set_error(ws, UVWS_EBACKPRESSURE, "max backpressure reached", 0);
+      /* The queue is full: there is no room to say goodbye politely. */
+      ws->close_code = UVWS_CLOSE_POLICY;
+      close_handle(ws);
+      return UVWS_EBACKPRESSURE;
+    }
+    return UVWS_SEND_DROPPED;
+  }
+
+  int queued = ws->outq && ws->outq->head;
+  if (!queued && total <= UVWS_CORK_SIZE) {
+    /* Small frame: batch it with the other small frames of this turn. */
+    if (lc->cork_owner != ws || lc->cork_len + total > UVWS_CORK_SIZE) {
+      uvws__uncork(lc);
+      if (ws->flags & F_HANDLE_CLOSING) {
+        if (release) release(orig, arg);
+        return UVWS_ECLOSED;
+      }
+      lc->cork_owner = ws;
+      uv_ref((uv_handle_t *)&lc->prepare);
+    }
+    uint8_t *dst = lc->cork + lc->cork_len;
+    memcpy(dst, hdr, hlen);
+    if (ws->flags & F_CLIENT)
+      uvws_mask_copy(dst + hlen, data, len, hdr + hlen - 4);
+    else if (len)
+      memcpy(dst + hlen, data, len);
+    lc->cork_len += total;
+    if (release) release(orig, arg);
+    return UVWS_SEND_OK;
+  }
+
+  if (ws->flags & F_CLIENT && len) {
+    /* The payload must be masked and the caller's bytes stay untouched, so
+     * a client always sends a copy. */
+    uint8_t *m = malloc(len);
+    if (!m) {
+      if (release) release(orig, arg);
+      return UVWS_ENOMEM;
+    }
+    uvws_mask_copy(m, data, len, hdr + hlen - 4);
+    if (release) release(orig, arg);
+    data = orig = m;
+    release = free_release;
+    arg = NULL;
+  }
+
+  if (queued) {
+    int r = queue_append(ws, hdr, hlen, NULL, NULL, NULL);
+    if (r == 0) r = queue_append(ws, data, len, release, arg, orig);
+    else if (release) release(orig, arg);
+    if (r < 0) {
+      uvws__conn_abort(ws, r, NULL);
+      return r;
+    }
+    queue_kick(ws);
+    ws->flags |= F_NEED_DRAIN;
+    return UVWS_SEND_QUEUED;
+  }
+
+  /* Large frame: one writev of what is corked, the header and the payload,
+   * straight from the caller's memory. */
+  uv_buf_t bufs[3];
+  unsigned n = 0;
+  if (lc->cork_owner == ws) {
+    bufs[n++] = uv_buf_init((char *)lc->cork, (unsigned)lc->cork_len);
+    lc->cork_owner = NULL;
+    uv_unref((uv_handle_t *)&lc->prepare);
+  } else {
+    uvws__uncork(lc);
+  }
+  bufs[n++] = uv_buf_init((char *)hdr, (unsigned)hlen);
+  bufs[n++] = uv_buf_init((char *)data, (unsigned)len);
+  int r = write_now(ws, bufs, n, release, arg, orig);
+  lc->cork_len = lc->cork_owner ? lc->cork_len : 0;
+  if (r == UVWS_SEND_QUEUED) ws->flags |= F_NEED_DRAIN;
+  return r;
+}
+
+/* Build and send one frame. */
+static int send_op(uvws_t *ws, unsigned op, int fin, const void *data,
+                   size_t len, void (*release)(const void *, void *),
+                   void *arg) {
+  uint8_t hdr[UVWS_FRAME_MAX_HEADER], key[4];
+  int client = (ws->flags & F_CLIENT) != 0;
+  if (client) uvws__mask_key(ws->lc, key);
+  size_t hlen = uvws_frame_header(hdr, op, fin, 0, len, client ? key : NULL);
+  return uvws__send_frame(ws, hdr, hlen, data, len, release, arg);
+}
+
+int uvws__write_raw(uvws_t *ws, const void *data, size_t len) {
+  if (ws->flags & F_HANDLE_CLOSING) return UVWS_ECLOSED;
+  uvws__uncork(ws->lc);
+  if (ws->outq && ws->outq->head) {
+    int r = queue_append(ws, data, len, NULL, NULL, NULL);
+    if (r == 0) queue_kick(ws);
+    return r;
+  }
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+  int r = write_now(ws, &b, 1, NULL, NULL, NULL);
+  return r < 0 ? r : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Shutdown: flush, FIN, wait for the peer's FIN                       */
+/* ------------------------------------------------------------------ */
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  uvws_t *ws = req->data;
+  free(req);
+  if (status < 0 && status != UV_ECANCELED) close_handle(ws);
+}
+
+static void maybe_shutdown(uvws_t *ws) {
+  if (!(ws->flags & F_SHUTDOWN) || (ws->flags & (F_SHUTDOWN_DONE | F_HANDLE_CLOSING)))
+    return;
+  if ((ws->outq && ws->outq->head) || ws->lc->cork_owner == ws) return;
+  ws->flags |= F_SHUTDOWN_DONE;
+  uv_shutdown_t *req = malloc(sizeof(*req));
+  if (!req) {
+    close_handle(ws);
+    return;
+  }
+  req->data = ws;
+  if (uv_shutdown(req, (uv_stream_t *)&ws->tcp, on_shutdown) < 0) {
+    free(req);
+    close_handle(ws);
+  }
+}
+
+void uvws__shutdown(uvws_t *ws) {
+  ws->flags |= F_SHUTDOWN;
+  if (ws->state != UVWS_CLOSING) {
+    ws->state = UVWS_CLOSING;
+    ws->stamp = uvws__now(ws->lc) + ws->limits->close_timeout_ms;
+  }
+  if (ws->lc->cork_owner == ws) uvws__uncork(ws->lc);
+  /* Keep reading, even if paused, so that the peer's FIN is seen. */
+  uvws__start_reading(ws);
+  maybe_shutdown(ws);
+}
+
+/* ------------------------------------------------------------------ */
+/* Read path                                                           */
+/* ------------------------------------------------------------------ */
+
+static int h_message(void *ctx, uint8_t *data, size_t len, int binary) {
+  uvws_t *ws = ctx;
+  if (ws->cb->on_message) ws->cb->on_message(ws, (const char *)data, len, binary);
+  return (ws->flags & F_HANDLE_CLOSING) != 0;
+}
+
+static int h_ping(void *ctx, uint8_t *data, size_t len) {
+  uvws_t *ws = ctx;
+  if (!(ws->flags & F_CLOSE_SENT)) send_op(ws, UVWS_OP_PONG, 1, data, len, NULL, NULL);
+  if (ws->cb->on_ping && !(ws->flags & F_HANDLE_CLOSING))
+    ws->cb->on_ping(ws, (const char *)data, len);
+  return (ws->flags & F_HANDLE_CLOSING) != 0;
+}
+
+static int h_pong(void *ctx, uint8_t *data, size_t len) {
+  uvws_t *ws = ctx;
+  if (ws->cb->on_pong) ws->cb->on_pong(ws, (const char *)data, len);
+  return (ws->flags & F_HANDLE_CLOSING) != 0;
+}
+
+static void send_close_frame(uvws_t *ws, int code, const char *reason, size_t len) {
+  uint8_t payload[125];
+  size_t n = uvws_close_build(payload, code, reason, len);
+  ws->flags |= F_CLOSE_SENT;
+  send_op(ws, UVWS_OP_CLOSE, 1, payload, n, NULL, NULL);
+}
+
+static int h_close(void *ctx, int code, const uint8_t *reason, size_t len) {
+  uvws_t *ws = ctx;
+  ws->flags |= F_CLOSE_RCVD;
+  ws->close_code = (uint16_t)code;
+  if (len && (ws->close_reason = malloc(len + 1))) {
+    memcpy(ws->close_reason, reason, len);
+    ws->close_reason[len] = 0;
+    ws->close_reason_len = (uint16_t)len;
+  }
+  /* Echo the code, as the RFC asks, then the closing handshake is done on
+   * our side: flush and send FIN. */
+  if (!(ws->flags & F_CLOSE_SENT))
+    send_close_frame(ws, code == UVWS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
+  uvws__shutdown(ws);
+  return 1;
+}
+
+static void h_fail(void *ctx, int code, int err, const char *why) {
+  uvws_t *ws = ctx;
+  ws->flags |= F_FAILED;
+  ws->close_code = (uint16_t)code;
+  uvws__set_error(ws, err, why, 0);
+  if (!(ws->flags & F_CLOSE_SENT)) send_close_frame(ws, code, why, strlen(why));
+  uvws__shutdown(ws);
+}
+
+static const uvws_proto_handler_t handler = {
+    h_message, h_ping, h_pong, h_close, h_fail,
+};
+
+void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  uvws_t *ws = h->data;
+  uint8_t *p;
+  size_t n;
+  (void)suggested;
+  if (ws->state != UVWS_CONNECTING &&
+      (n = uvws_proto_read_target(&ws->proto, &p)) >= UVWS_DIRECT_READ_MIN) {
+    /* The rest of a large frame goes straight into its message buffer. */
+    *buf = uv_buf_init((char *)p, n > (1u << 30) ? (1u << 30) : (unsigned)n);
+    return;
+  }
+  *buf = uv_buf_init((char *)ws->lc->rbuf, UVWS_READ_BUF_SIZE);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  uvws_t *ws = s->data;
+  if (nread == 0 || (ws->flags & F_HANDLE_CLOSING)) return;
+  if (nread < 0) {
+    if (nread != UV_EOF && !(ws->flags & (F_CLOSE_RCVD | F_FAILED)))
+      uvws__set_error(ws, (int)nread, NULL, 0);
+    close_handle(ws);
+    return;
+  }
+  ws->last_rx = uvws__now(ws->lc);
+  if (ws->flags & F_PING_OUT) ws->flags &= ~F_PING_OUT;
+  uint8_t *data = (uint8_t *)buf->base;
+  if (ws->state == UVWS_CONNECTING) {
+    if (ws->flags & F_CLIENT) uvws__client_on_read(ws, data, (size_t)nread);
+    else uvws__server_on_read(ws, data, (size_t)nread);
+  } else if (!ws->proto.done) {
+    uvws_proto_feed(&ws->proto, data, (size_t)nread, &handler, ws);
+  }
+  if (ws->lc->cork_owner == ws) uvws__uncork(ws->lc);
+}
+
+void uvws__start_reading(uvws_t *ws) {
+  if (ws->flags & (F_HANDLE_CLOSING | F_READING | F_DECIDING)) return;
+  if ((ws->flags & F_PAUSED) && !(ws->flags & F_SHUTDOWN)) return;
+  if (uv_read_start((uv_stream_t *)&ws->tcp, uvws__alloc_cb, on_read) == 0)
+    ws->flags |= F_READING;
+}
+
+void uvws__stop_reading(uvws_t *ws) {
+  if (!(ws->flags & F_READING)) return;
+  uv_read_stop((uv_stream_t *)&ws->tcp);
+  ws->flags &= ~F_READING;
+}
+
+void uvws__conn_opened(uvws_t *ws, const uint8_t *extra, size_t extra_len) {
+  if (ws->flags & F_HANDLE_CLOSING) return;
+  if (ws->state == UVWS_CONNECTING) ws->state = UVWS_OPEN;
+  ws->last_rx = uvws__now(ws->lc);
+  if (extra_len && !ws->proto.done) {
+    /* Frames that arrived with the handshake; the proto unmasks in place,
+     * so it works on a copy in the shared buffer (where they may already
+     * be, hence memmove). */
+    while (extra_len && !(ws->flags & F_HANDLE_CLOSING) && !ws->proto.done) {
+      size_t n = extra_len < UVWS_READ_BUF_SIZE ? extra_len : UVWS_READ_BUF_SIZE;
+      memmove(ws->lc->rbuf, extra, n);
+      uvws_proto_feed(&ws->proto, ws->lc->rbuf, n, &handler, ws);
+      extra += n;
+      extra_len -= n;
+    }
+  }
+  uvws__start_reading(ws);
+}
+
+void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
+                     const uvws_callbacks_t *cb, const uvws_limits_t *limits,
+                     size_t max_payload) {
+  uv_tcp_init(lc->loop, &ws->tcp);
+  ws->tcp.data = ws;
+  ws->lc = lc;
+  ws->cb = cb;
+  ws->limits = limits;
+  ws->state = UVWS_CONNECTING;
+  ws->close_code = UVWS_CLOSE_ABNORMAL;
+  if (is_client) ws->flags |= F_CLIENT;
+  ws->last_rx = uvws__now(lc);
+  uvws_proto_init(&ws->proto, !is_client, max_payload, limits->max_fragments);
+}
+
+/* ------------------------------------------------------------------ */
+/* Timeouts                                                            */
+/* ------------------------------------------------------------------ */
+
+static int passed(uint32_t now, uint32_t deadline) {
+  return (int32_t)(now - deadline) >= 0;
+}
+
+void uvws__conn_tick(uvws_t *ws, uint32_t now, unsigned handshake_timeout) {
+  (void)handshake_timeout;
+  if (ws->flags & F_HANDLE_CLOSING) return;
+  const uvws_limits_t *lim = ws->limits;
+  switch (ws->state) {
+    case UVWS_CONNECTING:
+      if (passed(now, ws->stamp))
+        uvws__conn_abort(ws, UVWS_ETIMEDOUT, "opening handshake has timed out");
+      break;
+    case UVWS_OPEN: {
+      uint32_t idle = now - ws->last_rx;
+      if (ws->flags & F_PING_OUT) {
+        if (passed(now, ws->stamp))
+          uvws__conn_abort(ws, UVWS_ETIMEDOUT, "peer did not answer the ping in time");
+      } else if (lim->idle_timeout_ms && idle >= lim->idle_timeout_ms) {
+        uvws__set_error(ws, UVWS_ETIMEDOUT, "idle timeout", 0);
+        uvws_close(ws, UVWS_CLOSE_GOING_AWAY, "idle timeout", 12);
+      } else if (lim->ping_interval_ms && idle >= lim->ping_interval_ms) {
+        ws->flags |= F_PING_OUT;
+        ws->stamp = now + lim->pong_timeout_ms;
+        send_op(ws, UVWS_OP_PING, 1, NULL, 0, NULL, NULL);
+      }
+      break;
+    }
+    case UVWS_CLOSING:
+      if (passed(now, ws->stamp)) close_handle(ws);
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* Public connection API                                               */
+/* ------------------------------------------------------------------ */
+
+static int check_open(const uvws_t *ws) {
+  if (!ws) return UVWS_EINVAL;
+  if (ws->state == UVWS_CONNECTING) return UVWS_ENOTOPEN;
+  if (ws->state != UVWS_OPEN || (ws->flags & (F_CLOSE_SENT | F_HANDLE_CLOSING)))
+    return UVWS_ECLOSED;
+  return 0;
+}
+
+static int send_message(uvws_t *ws, const void *data, size_t len, int flags,
+                        void (*release)(const void *, void *), void *arg) {
+  int r = check_open(ws);
+  int type = flags & 0xff;
+  if (r == 0 && type != UVWS_TEXT && type != UVWS_BINARY) r = UVWS_EINVAL;
+  if (r == 0 && !data && len) r = UVWS_EINVAL;
+  if (r < 0) {
+    if (release) release(data, arg);
+    return r;
+  }
+  int fin = !(flags & UVWS_MORE);
+  unsigned op = ws->tx_op ? UVWS_OP_CONT : (unsigned)type;
+  ws->tx_op = fin ? 0 : (uint8_t)type;
+  return send_op(ws, op, fin, data, len, release, arg);
+}
+
+int uvws_send(uvws_t *ws, const void *data, size_t len, int flags) {
+  return send_message(ws, data, len, flags, NULL, NULL);
+}
+
+int uvws_send_owned(uvws_t *ws, const void *data, size_t len, int flags,
+                    void (*release)(const void *data, void *arg), void *arg) {
+  if (!release) return UVWS_EINVAL;
+  return send_message(ws, data, len, flags, release, arg);
+}
+
+static int send_control(uvws_t *ws, unsigned op, const void *data, size_t len) {
+  int r = check_open(ws);
+  if (r < 0) return r;
+  if (len > 125 || (!data && len)) return UVWS_EINVAL;
+  r = send_op(ws, op, 1, data, len, NULL, NULL);
+  return r < 0 ? r : 0;
+}
+
+int uvws_ping(uvws_t *ws, const void *data, size_t len) {
+  return send_control(ws, UVWS_OP_PING, data, len);
+}
+
+int uvws_pong(uvws_t *ws, const void *data, size_t len) {
+  return send_control(ws, UVWS_OP_PONG, data, len);
+}
+
+int uvws_close(uvws_t *ws, int code, const char *reason, size_t len) {
+  if (!ws) return UVWS_EINVAL;
+  if (code == 0 ? len != 0 : !uvws_close_code_is_valid(code)) return UVWS_EINVAL;
+  if (len > UVWS_CLOSE_MAX_REASON || (len && !reason) ||
+      (len && !uvws_utf8_is_valid(reason, len)))
+    return UVWS_EINVAL;
+  if (ws->state == UVWS_CONNECTING) {
+    /* As ws: closing before the handshake completed aborts it. */
+    uvws__conn_abort(ws, UVWS_ECLOSED,
+                     "WebSocket was closed before the connection was established");
+    return 0;
+  }
+  if (ws->state != UVWS_OPEN || (ws->flags & (F_CLOSE_SENT | F_HANDLE_CLOSING)))
+    return UVWS_ECLOSED;
+  send_close_frame(ws, code, reason, len);
+  ws->state = UVWS_CLOSING;
+  ws->stamp = uvws__now(ws->lc) + ws->limits->close_timeout_ms;
+  return 0;
+}
+
+void uvws_terminate(uvws_t *ws) {
+  if (!ws || (ws->flags & F_HANDLE_CLOSING)) return;
+  if (ws->state == UVWS_CONNECTING)
+    uvws__set_error(ws, UVWS_ECLOSED,
+                    "WebSocket was closed before the connection was established", 0);
+  close_handle(ws);
+}
+
+int uvws_pause(uvws_t *ws) {
+  if (!ws) return UVWS_EINVAL;
+  ws->flags |= F_PAUSED;
+  if (!(ws->flags & F_SHUTDOWN)) uvws__stop_reading(ws);
+  return 0;
+}
+
+int uvws_resume(uvws_t *ws) {
+  if (!ws) return UVWS_EINVAL;
+  ws->flags &= ~F_PAUSED;
+  if (ws->state != UVWS_CONNECTING) uvws__start_reading(ws);
+  return 0;
+}
+
+int uvws_ready_state(const uvws_t *ws) {
+  if (ws->flags & F_HANDLE_CLOSING) return UVWS_CLOSED;
+  if (ws->state == UVWS_OPEN && (ws->flags & F_CLOSE_SENT)) return UVWS_CLOSING;
+  return ws->state;
+}
+
+void *uvws_get_data(const uvws_t *ws) { return ws->data; }
+void uvws_set_data(uvws_t *ws, void *data) { ws->data = data; }
+uvws_server_t *uvws_get_server(const uvws_t *ws) { return ws->server; }
+const char *uvws_protocol(const uvws_t *ws) { return ws->protocol ? ws->protocol : ""; }
+int uvws_is_client(const uvws_t *ws) { return (ws->flags & F_CLIENT) != 0; }
+
+uv_stream_t *uvws_stream(uvws_t *ws) {
+  return (ws->flags & F_HANDLE_CLOSING) ? NULL : (uv_stream_t *)&ws->tcp;
+}
+
+int uvws_remote_address(const uvws_t *ws, struct sockaddr_storage *addr) {
+  int len = sizeof(*addr);
+  if (ws->flags & F_HANDLE_CLOSING) return UVWS_ECLOSED;
+  return uv_tcp_getpeername(&ws->tcp, (struct sockaddr *)addr, &len);
+}

@@ -1,0 +1,174 @@
+/* Transport layer internals: the structures behind the opaque handles and
+ * the functions the transport files share. Nothing here is public API. */
+#ifndef UVWS_INTERNAL_H
+#define UVWS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "uvws.h"
+#include "uvws_http.h"
+#include "uvws_handshake.h"
+#include "uvws_proto.h"
+#include "uvws_url.h"
+
+#define UVWS_READ_BUF_SIZE (256 * 1024)
+#define UVWS_CORK_SIZE (16 * 1024)
+#define UVWS_TICK_MS 200
+/* Frames with at least this much payload still to come are read straight
+ * into the message buffer instead of the shared read buffer. */
+#define UVWS_DIRECT_READ_MIN (16 * 1024)
+
+/* One per uv_loop_t in use: the memory every connection of that loop can
+ * share because a loop runs one callback at a time. */
+typedef struct uvws_loopctx {
+  uv_loop_t *loop;
+  struct uvws_loopctx *next; /* registry */
+  unsigned refs;
+  uv_prepare_t prepare;      /* uncork before the loop blocks */
+  uv_check_t check;          /* uncork right after I/O callbacks */
+  uv_timer_t tick;           /* timeouts of every connection */
+  uint8_t *rbuf;             /* shared receive buffer */
+  uint8_t *cork;             /* small sends of one connection, batched */
+  size_t cork_len;
+  uvws_t *cork_owner;
+  uvws_t *clients;           /* client connections (list) */
+  uvws_server_t *servers;    /* servers (list) */
+  uint32_t now;              /* ms, updated each tick */
+  unsigned rand_pos;
+  uint8_t rand[256];         /* masking keys come from here */
+  int handles_open;
+  void (*released_cb)(void *arg);
+  void *released_arg;
+} uvws_loopctx_t;
+
+uvws_loopctx_t *uvws__loopctx_get(uv_loop_t *loop);
+/* Drop a reference; `cb(arg)` runs once the context no longer needs the loop
+ * (at once if others still use it). */
+void uvws__loopctx_put(uvws_loopctx_t *lc, void (*cb)(void *arg), void *arg);
+void uvws__mask_key(uvws_loopctx_t *lc, uint8_t key[4]);
+uint32_t uvws__now(uvws_loopctx_t *lc);
+
+/* A chunk of the send queue: either bytes copied into `buf`, or a caller's
+ * buffer referenced until written (release != NULL). */
+typedef struct uvws_chunk {
+  struct uvws_chunk *next;
+  const uint8_t *data;
+  size_t len;
+  void (*release)(const void *data, void *arg);
+  void *release_arg;
+  const void *orig;
+  uint8_t buf[];
+} uvws_chunk_t;
+
+#define UVWS_MAX_WRITE_BUFS 32
+
+typedef struct uvws_outq {
+  uvws_chunk_t *head, *tail;
+  size_t bytes;              /* queued, including what is being written */
+  unsigned inflight;         /* chunks in the write in progress */
+  int writing;
+  uv_write_t req;
+  uv_buf_t bufs[UVWS_MAX_WRITE_BUFS];
+} uvws_outq_t;
+
+enum {
+  F_EXPOSED = 1 << 0,      /* the user has the handle: on_close is owed */
+  F_CLIENT = 1 << 1,
+  F_PAUSED = 1 << 2,       /* the user paused reading */
+  F_CLOSE_SENT = 1 << 3,
+  F_CLOSE_RCVD = 1 << 4,
+  F_SHUTDOWN = 1 << 5,     /* shut down the write side once flushed */
+  F_SHUTDOWN_DONE = 1 << 6,
+  F_NEED_DRAIN = 1 << 7,
+  F_PING_OUT = 1 << 8,     /* an automatic ping awaits any answer */
+  F_HANDLE_CLOSING = 1 << 9,
+  F_READING = 1 << 10,
+  F_DECIDING = 1 << 11,    /* server: the upgrade hook has not decided */
+  F_RECONNECT = 1 << 12,   /* client: handle closed to try the next address */
+  F_FAILED = 1 << 13
+};
+
+struct uvws_s {
+  uv_tcp_t tcp;                  /* tcp.data = this */
+  uvws_loopctx_t *lc;
+  uvws_server_t *server;         /* NULL on a client */
+  const uvws_callbacks_t *cb;
+  const uvws_limits_t *limits;
+  void *data;
+  uvws_t *prev, *next;           /* server's or loop's client list */
+  uvws_proto_t proto;
+  uvws_outq_t *outq;             /* NULL when nothing is queued */
+  void *hs;                      /* handshake state while connecting */
+  char *protocol;                /* negotiated subprotocol or NULL */
+  char *close_reason;            /* peer's close reason, or NULL */
+  const char *err_static;        /* error to report before on_close */
+  char *err_msg;                 /* same, when formatted */
+  uint32_t last_rx;              /* ms of the last byte received */
+  uint32_t stamp;                /* ms: connect / close / ping start */
+  int err;
+  uint32_t flags;
+  uint16_t close_code;           /* code reported to on_close */
+  uint16_t close_reason_len;
+  uint8_t state;
+  uint8_t tx_op;                 /* opcode of a fragmented send, 0 = none */
+  uint8_t pending_reqs;          /* requests that outlive the handle */
+};
+
+/* --- conn.c --- */
+void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
+                     const uvws_callbacks_t *cb, const uvws_limits_t *limits,
+                     size_t max_payload);
+/* Close the socket now (no handshake) and report `err` if non-zero. */
+void uvws__conn_abort(uvws_t *ws, int err, const char *msg);
+/* Close the handle only to open it again (client: next address). */
+void uvws__close_for_reconnect(uvws_t *ws);
+/* A request that outlived the handle finished (pending_reqs). */
+void uvws__conn_release_req(uvws_t *ws);
+/* Write bytes outside of frames (handshake); copied if not written at once. */
+int uvws__write_raw(uvws_t *ws, const void *data, size_t len);
+/* Flush, shut down the write side, and close when the peer has finished. */
+void uvws__shutdown(uvws_t *ws);
+void uvws__uncork(uvws_loopctx_t *lc);
+void uvws__start_reading(uvws_t *ws);
+void uvws__stop_reading(uvws_t *ws);
+/* The connection is open: feed the bytes that came with the handshake. */
+void uvws__conn_opened(uvws_t *ws, const uint8_t *extra, size_t extra_len);
+/* Deadline checks, run by the tick timer. */
+void uvws__conn_tick(uvws_t *ws, uint32_t now, unsigned handshake_timeout);
+void uvws__set_error(uvws_t *ws, int err, const char *msg, int copy);
+void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+/* Send a frame whose header is already built (broadcast). */
+int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
+                     const void *data, size_t len,
+                     void (*release)(const void *, void *), void *arg);
+
+/* --- server.c --- */
+struct uvws_server_s {
+  uv_tcp_t listener;
+  uvws_loopctx_t *lc;
+  uvws_server_options_t opts;
+  char *path;                    /* copy of opts.path */
+  uvws_callbacks_t cb;
+  uvws_upgrade_cb upgrade_cb;
+  void *data;
+  uvws_server_t *prev, *next;    /* loop's server list */
+  uvws_t *conns;                 /* every connection, any state */
+  size_t num_conns, num_open;
+  void (*close_cb)(uvws_server_t *);
+  int closing;
+  int listener_closed;
+  int port;
+};
+
+void uvws__server_on_read(uvws_t *ws, const uint8_t *data, size_t len);
+void uvws__server_conn_gone(uvws_t *ws);
+void uvws__server_tick(uvws_server_t *s, uint32_t now);
+
+/* --- client.c --- */
+void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len);
+void uvws__client_conn_gone(uvws_t *ws);
+/* Returns 1 if the handle was closed only to reconnect. */
+int uvws__client_on_handle_closed(uvws_t *ws);
+
+#endif

@@ -1,0 +1,71 @@
+/* Echo server: sends every message back as it came (text as text, binary as
+ * binary). Ctrl-C or SIGTERM closes every connection with 1001 and exits.
+ *
+ *   echo_server [--host 0.0.0.0] [--port 9001] [--max-payload BYTES]
+ *
+ * Prints "listening on <port>" once it accepts connections (port 0 picks a
+ * free one). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uvws.h>
+
+static uvws_server_t *server;
+static uv_signal_t sigint, sigterm;
+
+static void on_message(uvws_t *ws, const char *data, size_t len, int is_binary) {
+  uvws_send(ws, data, len, is_binary ? UVWS_BINARY : UVWS_TEXT);
+}
+
+static void on_closed(uvws_server_t *s) {
+  (void)s;
+  uv_close((uv_handle_t *)&sigint, NULL);
+  uv_close((uv_handle_t *)&sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)signum;
+  uv_signal_stop(&sigint);
+  uv_signal_stop(&sigterm);
+  if (uvws_server_close(server, on_closed) < 0) uv_stop(h->loop);
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--max-payload BYTES]\n");
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  uvws_server_options_t opts;
+  uvws_server_options_init(&opts);
+  opts.port = 9001;
+  for (int i = 1; i < argc; i++) {
+    if (i + 1 >= argc) usage();
+    if (!strcmp(argv[i], "--host")) opts.host = argv[++i];
+    else if (!strcmp(argv[i], "--port")) opts.port = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--max-payload")) opts.limits.max_payload = strtoull(argv[++i], NULL, 10);
+    else usage();
+  }
+  uvws_callbacks_t cb = {0};
+  cb.on_message = on_message;
+
+  uv_loop_t *loop = uv_default_loop();
+  int r = uvws_server_start(loop, &opts, &cb, NULL, NULL, &server);
+  if (r < 0) {
+    fprintf(stderr, "echo_server: cannot listen on %s:%d: %s\n", opts.host, opts.port,
+            uvws_strerror(r));
+    return 1;
+  }
+  printf("listening on %d\n", uvws_server_port(server));
+  fflush(stdout);
+  uv_signal_init(loop, &sigint);
+  uv_signal_init(loop, &sigterm);
+  uv_signal_start(&sigint, on_signal, SIGINT);
+  uv_signal_start(&sigterm, on_signal, SIGTERM);
+  uv_unref((uv_handle_t *)&sigint);
+  uv_unref((uv_handle_t *)&sigterm);
+  uv_run(loop, UV_RUN_DEFAULT);
+  uv_loop_close(loop);
+  return 0;
+}
