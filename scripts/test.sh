@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Runs every test of the project: installs what is missing (scripts/setup.sh),
+# builds the C engine, runs the C tests (plain, then under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and the end-to-end ones under valgrind), the
+# install test, the conformance runs, and the Python and Node packages' tests.
+# Exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-2}
+
+./scripts/setup.sh || exit 1
+
+failed=()
+passed=()
+section() { echo; echo "=== $1"; }
+record() { # name, status
+  if [ "$2" -eq 0 ]; then passed+=("$1"); else failed+=("$1"); echo "*** $1 FAILED"; fi
+}
+
+section "C engine: build (RelWithDebInfo) and ctest"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+  cmake --build build -j "$JOBS" &&
+  (cd build && ctest --output-on-failure -j "$JOBS")
+record "ctest" $?
+
+section "C engine: AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DUVWS_SANITIZE=address,undefined \
+  -DUVWS_BUILD_BENCH=OFF >/dev/null &&
+  cmake --build build-asan -j "$JOBS" &&
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --output-on-failure -j "$JOBS")
+record "ctest-asan" $?
+
+section "C engine: end-to-end tests under valgrind"
+vg_status=0
+for t in build/bin/test_e2e build/bin/test_hostile; do
+  [ -x "$t" ] || continue
+  timeout 900 valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+    --error-exitcode=9 -q "$t" || vg_status=1
+done
+record "valgrind" $vg_status
+
+section "C engine: install, then build a program with pkg-config and with find_package"
+./tests/install/run.sh
+record "install" $?
+
+if [ -f tests/conformance/runner.py ]; then
+  section "Conformance (Autobahn groups 1-7, 9 short, 10): C echo server and C client"
+  .venv/bin/python tests/conformance/run_all.py --c
+  record "conformance-c" $?
+fi
+
+if [ -f pyproject.toml ] && [ -d tests/python ]; then
+  section "Python package: build and pytest"
+  .venv/bin/python -m pip install -q . && .venv/bin/python -m pytest -q tests/python
+  record "python" $?
+fi
+
+if [ -d tests/node ] && [ -d node ]; then
+  section "Node package: build and node --test"
+  npm test
+  record "node" $?
+fi
+
+echo
+echo "=== summary"
+for p in "${passed[@]}"; do echo "ok    $p"; done
+for f in "${failed[@]}"; do echo "FAIL  $f"; done
+echo "sections: ${#passed[@]} passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
