@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Standard Autobahn|Testsuite test-client loop built on PyPI `websockets`.
+
+Usage: websockets_autobahn_client.py ws://127.0.0.1:PORT [agent]
+getCaseCount, then runCase?case=i&agent=A for each case (echoing every message),
+then updateReports?agent=A. Compression off, messages up to 256 MiB, every step bounded.
+"""
+import asyncio
+import sys
+import urllib.parse
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+CASE_TIMEOUT = 120
+
+
+def opts():
+    return dict(compression=None, max_size=256 * 2**20, max_queue=None, ping_interval=None,
+                open_timeout=10, close_timeout=5)
+
+
+async def get_case_count(base):
+    async with connect(base + "/getCaseCount", **opts()) as ws:
+        return int(await asyncio.wait_for(ws.recv(), 10))
+
+
+async def run_case(base, i, agent):
+    url = "%s/runCase?case=%d&agent=%s" % (base, i, urllib.parse.quote(agent))
+    try:
+        async with connect(url, **opts()) as ws:
+            async for msg in ws:
+                await ws.send(msg)
+    except (ConnectionClosed, InvalidHandshake, OSError):
+        pass
+
+
+async def main():
+    base = (sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:9001").rstrip("/")
+    agent = sys.argv[2] if len(sys.argv) > 2 else "websockets"
+    count = await get_case_count(base)
+    print("running %d cases against %s as agent %s" % (count, base, agent), flush=True)
+    for i in range(1, count + 1):
+        try:
+            await asyncio.wait_for(run_case(base, i, agent), CASE_TIMEOUT)
+        except asyncio.TimeoutError:
+            print("case %d: timeout" % i, file=sys.stderr, flush=True)
+    async with connect(base + "/updateReports?agent=" + urllib.parse.quote(agent), **opts()) as ws:
+        try:
+            await asyncio.wait_for(ws.wait_closed(), 10)
+        except asyncio.TimeoutError:
+            pass
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
