@@ -947,6 +947,28 @@ static double proc_cpu_us(int pid)
     return (double)(ut + st) * 1e6 / (double)(hz > 0 ? hz : 100);
 }
 
+/* busy CPU time of the whole machine (all cores) in microseconds, -1 on error */
+static double system_busy_us(void)
+{
+    char buf[512];
+    int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    unsigned long long v[8] = {0};
+    if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+               &v[7]) < 8)
+        return -1;
+    /* user nice system [idle iowait] irq softirq steal */
+    unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+    long hz = sysconf(_SC_CLK_TCK);
+    return (double)busy * 1e6 / (double)(hz > 0 ? hz : 100);
+}
+
 static double self_cpu_us(void)
 {
     struct rusage ru;
@@ -1161,7 +1183,7 @@ int main(int argc, char **argv)
     const uint64_t t_begin = now_ns;
     const uint64_t connect_deadline = now_ns + (uint64_t)(opt.connect_timeout * 1e9);
     uint64_t t_connected = 0, warm_end = 0, t0 = 0, t1 = 0, measure_end = 0, close_deadline = 0;
-    double cpu0 = -1, cpu1 = -1, self0 = 0, self1 = 0;
+    double cpu0 = -1, cpu1 = -1, self0 = 0, self1 = 0, sys0 = -1, sys1 = -1;
     int next_conn = 0;
     int aborted = 0;
 
@@ -1210,6 +1232,7 @@ int main(int argc, char **argv)
             if (opt.cpu_pid > 0)
                 cpu0 = proc_cpu_us(opt.cpu_pid);
             self0 = self_cpu_us();
+            sys0 = system_busy_us();
             now_ns = mono_ns();
             t0 = now_ns;
             measure_end = t0 + (uint64_t)(opt.duration * 1e9);
@@ -1219,6 +1242,7 @@ int main(int argc, char **argv)
             if (opt.cpu_pid > 0)
                 cpu1 = proc_cpu_us(opt.cpu_pid);
             self1 = self_cpu_us();
+            sys1 = system_busy_us();
             phase = P_CLOSING;
             close_deadline = now_ns + (uint64_t)(opt.close_timeout * 1e9);
             for (int i = 0; i < opt.conns; i++) {
@@ -1291,6 +1315,9 @@ int main(int argc, char **argv)
     double bps = secs > 0 ? (double)m_bytes / secs : 0;
     double srv_cpu = (cpu0 >= 0 && cpu1 >= 0) ? cpu1 - cpu0 : -1;
     double self_cpu = self1 - self0;
+    double sys_cpu = (sys0 >= 0 && sys1 >= 0) ? sys1 - sys0 : -1;
+    /* CPU used by everything else on the machine during the window */
+    double other_cpu = sys_cpu >= 0 ? sys_cpu - self_cpu - (srv_cpu > 0 ? srv_cpu : 0) : -1;
     double p50 = h_pct_us(0.50), p90 = h_pct_us(0.90), p99 = h_pct_us(0.99), p999 = h_pct_us(0.999);
     double mx = (double)hist_max / 1000.0, mean = hist_count ? hist_sum / (double)hist_count / 1000.0 : 0;
     double connect_s = t_connected > t_begin ? (double)(t_connected - t_begin) / 1e9 : 0;
@@ -1301,13 +1328,14 @@ int main(int argc, char **argv)
                "\"messages\":%" PRIu64 ",\"msgs_per_s\":%.1f,\"bytes_per_s\":%.1f,"
                "\"latency_us\":{\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"p99_9\":%.2f,\"max\":%.2f},"
                "\"server_pid\":%d,\"server_cpu_us\":%.0f,\"server_cpu_us_per_msg\":%.4f,\"server_cpu_util\":%.4f,"
-               "\"loadgen_cpu_us\":%.0f,\"loadgen_cpu_us_per_msg\":%.4f,"
+               "\"loadgen_cpu_us\":%.0f,\"loadgen_cpu_us_per_msg\":%.4f,\"system_cpu_us\":%.0f,\"other_cpu_util\":%.4f,"
                "\"errors\":{\"total\":%" PRIu64,
                opt.label ? opt.label : "", opt.hostport, opt.path, opt.conns, n_connected, opt.size,
                opt.binary ? "binary" : "text", opt.pipeline, opt.raw ? "true" : "false", opt.warmup, secs, connect_s,
                m_msgs, mps, bps, mean, p50, p90, p99, p999, mx, opt.cpu_pid, srv_cpu,
                (srv_cpu >= 0 && m_msgs) ? srv_cpu / (double)m_msgs : -1, (srv_cpu >= 0 && secs > 0) ? srv_cpu / 1e6 / secs : -1,
-               self_cpu, m_msgs ? self_cpu / (double)m_msgs : -1, nerr);
+               self_cpu, m_msgs ? self_cpu / (double)m_msgs : -1, sys_cpu,
+               (other_cpu >= 0 && secs > 0) ? other_cpu / 1e6 / secs : -1, nerr);
         for (int k = 0; k < E__N; k++)
             printf(",\"%s\":%" PRIu64, err_names[k], errs[k]);
         printf("}}\n");
@@ -1323,6 +1351,9 @@ int main(int argc, char **argv)
                    secs > 0 ? srv_cpu / 1e4 / secs : 0, m_msgs ? srv_cpu / (double)m_msgs : 0, opt.cpu_pid);
         printf("loadgen cpu   %.0f us (%.1f %% of a core), %.3f us/msg\n", self_cpu, secs > 0 ? self_cpu / 1e4 / secs : 0,
                m_msgs ? self_cpu / (double)m_msgs : 0);
+        if (other_cpu >= 0 && secs > 0)
+            printf("other cpu     %.1f %% of a core used by other processes during the window\n",
+                   other_cpu / 1e4 / secs);
         printf("errors        %" PRIu64, nerr);
         for (int k = 0; k < E__N; k++)
             if (errs[k])
