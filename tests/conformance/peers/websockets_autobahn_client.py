@@ -5,6 +5,12 @@ Usage: websockets_autobahn_client.py ws://127.0.0.1:PORT [agent]
 getCaseCount, then runCase?case=i&agent=A for each case (echoing every message),
 then updateReports?agent=A. Compression off, messages up to 256 MiB, every step bounded.
 """
+import os
+
+# websockets >= 15 refuses messages of more than 4096 fragments (closes with 1009) unless told
+# otherwise; group 9.3.1/9.4.1 send 65536 fragments. Must be set before websockets is imported.
+os.environ.setdefault("WEBSOCKETS_MAX_FRAGMENTS", str(1 << 20))
+
 import asyncio
 import sys
 import urllib.parse

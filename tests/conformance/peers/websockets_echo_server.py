@@ -5,6 +5,12 @@ Usage: websockets_echo_server.py --port N [--host 127.0.0.1] [--tls-cert C --tls
 Prints "listening on <port>" once ready (port 0 picks a free port); echoes every
 message with its type; compression off; messages up to 256 MiB.
 """
+import os
+
+# websockets >= 15 refuses messages of more than 4096 fragments (closes with 1009) unless told
+# otherwise; group 9.3.1/9.4.1 send 65536 fragments. Must be set before websockets is imported.
+os.environ.setdefault("WEBSOCKETS_MAX_FRAGMENTS", str(1 << 20))
+
 import argparse
 import asyncio
 import signal

@@ -23,6 +23,7 @@ function connect(url, onOpen, onMessage) {
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
       maxPayload: 256 * 1024 * 1024,
+      maxFragments: 0, // default 16384 would refuse 9.3.1/9.4.1 (65536 fragments)
       rejectUnauthorized: process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0',
     });
     const timer = setTimeout(() => { ws.terminate(); finish('timeout'); }, CASE_TIMEOUT_MS);

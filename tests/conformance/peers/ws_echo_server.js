@@ -33,6 +33,9 @@ const wss = new WebSocketServer({
   server,
   perMessageDeflate: false,
   maxPayload: 256 * 1024 * 1024,
+  // ws >= 8.18 closes with 1008 after 16384 fragments of one message by default;
+  // group 9.3.1/9.4.1 (Autobahn's and our short form) send 65536 fragments.
+  maxFragments: 0,
 });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
