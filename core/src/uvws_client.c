@@ -99,8 +99,14 @@ static void on_connect(uv_connect_t *req, int status) {
     return;
   }
   uv_tcp_nodelay(&ws->tcp, 1);
-  if (uvws__write_raw(ws, hs->request, hs->request_len) < 0) return;
   uvws__start_reading(ws);
+  if (ws->tls) uvws__tls_start(ws);
+  else uvws__client_tls_ready(ws);
+}
+
+void uvws__client_tls_ready(uvws_t *ws) {
+  client_hs_t *hs = ws->hs;
+  uvws__write_raw(ws, hs->request, hs->request_len);
 }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
@@ -227,9 +233,15 @@ int uvws_connect(uv_loop_t *loop, const char *url,
     hs_free(hs);
     return r;
   }
+  uvws_tls_ctx_t *tls = NULL;
   if (hs->url.secure) {
-    hs_free(hs);
-    return UVWS_ENOTSUP;
+    char err[256];
+    r = uvws__tls_client_ctx(opts->tls, &tls, err, sizeof(err));
+    if (r < 0) {
+      fprintf(stderr, "uvws: %s\n", err);
+      hs_free(hs);
+      return r;
+    }
   }
   hs->request = uvws_build_request(hs->url.host_header, hs->url.path_query, hs->key,
                                    opts, &hs->request_len);
@@ -238,6 +250,7 @@ int uvws_connect(uv_loop_t *loop, const char *url,
   if (!lc) {
     free(cc);
     hs_free(hs);
+    uvws__tls_ctx_free(tls);
     return UVWS_ENOMEM;
   }
   uvws_head_init(&hs->head, 1, opts->max_response_bytes, 128);
@@ -247,6 +260,21 @@ int uvws_connect(uv_loop_t *loop, const char *url,
   uvws__conn_init(ws, lc, 1, &cc->cb, &cc->limits, cc->limits.max_payload);
   ws->data = data;
   ws->hs = hs;
+  if (tls) {
+    const char *name = opts->tls && opts->tls->server_name ? opts->tls->server_name : hs->url.host;
+    r = uvws__tls_attach(ws, tls, name);
+    /* The session holds its own reference to the OpenSSL context. */
+    uvws__tls_ctx_free(tls);
+    if (r < 0) {
+      uvws_proto_free(&ws->proto);
+      ws->hs = NULL;
+      hs_free(hs);
+      /* The handle exists: it must be closed before the memory goes. */
+      uv_close((uv_handle_t *)&ws->tcp, (uv_close_cb)free);
+      uvws__loopctx_put(lc, NULL, NULL);
+      return r;
+    }
+  }
   ws->flags |= F_EXPOSED;
   ws->stamp = uvws__now(lc) + opts->connect_timeout_ms;
   hs->connect.data = ws;

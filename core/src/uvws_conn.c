@@ -40,6 +40,7 @@ static void free_outq(uvws_t *ws) {
 
 static void conn_free(uvws_t *ws) {
   free_outq(ws);
+  uvws__tls_free(ws);
   uvws_proto_free(&ws->proto);
   free(ws->protocol);
   free(ws->close_reason);
@@ -185,11 +186,17 @@ static void on_write(uv_write_t *req, int status) {
 
 /* Write `bufs` now, as far as the socket takes them, and queue the rest.
  * The last buffer may be owned (release != NULL): its unwritten part is
- * referenced rather than copied. The queue must be empty. */
-static int write_now(uvws_t *ws, uv_buf_t *bufs, unsigned n,
+ * referenced rather than copied. */
+int uvws__sock_write(uvws_t *ws, uv_buf_t *bufs, unsigned n,
                      void (*release)(const void *, void *), void *arg,
                      const void *orig) {
-  int r = uv_try_write((uv_stream_t *)&ws->tcp, bufs, n);
+  if (ws->flags & F_HANDLE_CLOSING) {
+    if (release) release(orig, arg);
+    return UVWS_ECLOSED;
+  }
+  /* Behind queued data nothing may overtake: skip straight to queueing. */
+  int r = (ws->outq && ws->outq->head) ? UV_EAGAIN
+                                       : uv_try_write((uv_stream_t *)&ws->tcp, bufs, n);
   size_t done = 0;
   if (r >= 0) {
     done = (size_t)r;
@@ -218,6 +225,18 @@ static int write_now(uvws_t *ws, uv_buf_t *bufs, unsigned n,
   }
   if (release) release(orig, arg);
   queue_kick(ws);
+  return ws->outq && ws->outq->head ? UVWS_SEND_QUEUED : UVWS_SEND_OK;
+}
+
+/* Write plaintext: through TLS when the connection has it. */
+static int write_now(uvws_t *ws, uv_buf_t *bufs, unsigned n,
+                     void (*release)(const void *, void *), void *arg,
+                     const void *orig) {
+  if (!ws->tls) return uvws__sock_write(ws, bufs, n, release, arg, orig);
+  /* OpenSSL copies as it encrypts, so an owned buffer is free at once. */
+  int r = uvws__tls_write(ws, bufs, n);
+  if (release) release(orig, arg);
+  if (r < 0) return r;
   return ws->outq && ws->outq->head ? UVWS_SEND_QUEUED : UVWS_SEND_OK;
 }
 
@@ -304,6 +323,12 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
     arg = NULL;
   }
 
+  if (queued && ws->tls) {
+    uv_buf_t b[2] = {uv_buf_init((char *)hdr, (unsigned)hlen), uv_buf_init((char *)data, (unsigned)len)};
+    int r = write_now(ws, b, 2, release, arg, orig);
+    if (r == UVWS_SEND_QUEUED) ws->flags |= F_NEED_DRAIN;
+    return r;
+  }
   if (queued) {
     int r = queue_append(ws, hdr, hlen, NULL, NULL, NULL);
     if (r == 0) r = queue_append(ws, data, len, release, arg, orig);
@@ -350,11 +375,6 @@ static int send_op(uvws_t *ws, unsigned op, int fin, const void *data,
 int uvws__write_raw(uvws_t *ws, const void *data, size_t len) {
   if (ws->flags & F_HANDLE_CLOSING) return UVWS_ECLOSED;
   uvws__uncork(ws->lc);
-  if (ws->outq && ws->outq->head) {
-    int r = queue_append(ws, data, len, NULL, NULL, NULL);
-    if (r == 0) queue_kick(ws);
-    return r;
-  }
   uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
   int r = write_now(ws, &b, 1, NULL, NULL, NULL);
   return r < 0 ? r : 0;
@@ -374,6 +394,10 @@ static void maybe_shutdown(uvws_t *ws) {
   if (!(ws->flags & F_SHUTDOWN) || (ws->flags & (F_SHUTDOWN_DONE | F_HANDLE_CLOSING)))
     return;
   if ((ws->outq && ws->outq->head) || ws->lc->cork_owner == ws) return;
+  if (ws->tls && uvws__tls_handshake_done(ws)) {
+    uvws__tls_shutdown(ws); /* close_notify, once */
+    if ((ws->outq && ws->outq->head) || (ws->flags & F_HANDLE_CLOSING)) return;
+  }
   ws->flags |= F_SHUTDOWN_DONE;
   uv_shutdown_t *req = malloc(sizeof(*req));
   if (!req) {
@@ -465,6 +489,13 @@ void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   uint8_t *p;
   size_t n;
   (void)suggested;
+  if (ws->tls) {
+    /* Ciphertext has a buffer of its own: decryption writes into rbuf. */
+    uvws_loopctx_t *lc = ws->lc;
+    if (!lc->tls_in) lc->tls_in = malloc(UVWS_TLS_IN_SIZE);
+    *buf = uv_buf_init((char *)lc->tls_in, lc->tls_in ? UVWS_TLS_IN_SIZE : 0);
+    return;
+  }
   if (ws->state != UVWS_CONNECTING &&
       (n = uvws_proto_read_target(&ws->proto, &p)) >= UVWS_DIRECT_READ_MIN) {
     /* The rest of a large frame goes straight into its message buffer. */
@@ -474,24 +505,30 @@ void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)ws->lc->rbuf, UVWS_READ_BUF_SIZE);
 }
 
+void uvws__on_eof(uvws_t *ws) { close_handle(ws); }
+
+void uvws__on_plain(uvws_t *ws, uint8_t *data, size_t len) {
+  if (ws->state == UVWS_CONNECTING) {
+    if (ws->flags & F_CLIENT) uvws__client_on_read(ws, data, len);
+    else uvws__server_on_read(ws, data, len);
+  } else if (!ws->proto.done) {
+    uvws_proto_feed(&ws->proto, data, len, &handler, ws);
+  }
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   uvws_t *ws = s->data;
   if (nread == 0 || (ws->flags & F_HANDLE_CLOSING)) return;
   if (nread < 0) {
     if (nread != UV_EOF && !(ws->flags & (F_CLOSE_RCVD | F_FAILED)))
       uvws__set_error(ws, (int)nread, NULL, 0);
-    close_handle(ws);
+    uvws__on_eof(ws);
     return;
   }
   ws->last_rx = uvws__now(ws->lc);
   if (ws->flags & F_PING_OUT) ws->flags &= ~F_PING_OUT;
-  uint8_t *data = (uint8_t *)buf->base;
-  if (ws->state == UVWS_CONNECTING) {
-    if (ws->flags & F_CLIENT) uvws__client_on_read(ws, data, (size_t)nread);
-    else uvws__server_on_read(ws, data, (size_t)nread);
-  } else if (!ws->proto.done) {
-    uvws_proto_feed(&ws->proto, data, (size_t)nread, &handler, ws);
-  }
+  if (ws->tls) uvws__tls_on_read(ws, (const uint8_t *)buf->base, (size_t)nread);
+  else uvws__on_plain(ws, (uint8_t *)buf->base, (size_t)nread);
   if (ws->lc->cork_owner == ws) uvws__uncork(ws->lc);
 }
 

@@ -10,10 +10,12 @@
 #include "uvws_http.h"
 #include "uvws_handshake.h"
 #include "uvws_proto.h"
+#include "uvws_tls.h"
 #include "uvws_url.h"
 
 #define UVWS_READ_BUF_SIZE (256 * 1024)
 #define UVWS_CORK_SIZE (16 * 1024)
+#define UVWS_TLS_IN_SIZE (64 * 1024)
 #define UVWS_TICK_MS 200
 /* Frames with at least this much payload still to come are read straight
  * into the message buffer instead of the shared read buffer. */
@@ -29,6 +31,9 @@ typedef struct uvws_loopctx {
   uv_check_t check;          /* uncork right after I/O callbacks */
   uv_timer_t tick;           /* timeouts of every connection */
   uint8_t *rbuf;             /* shared receive buffer */
+  uint8_t *tls_in;           /* ciphertext received (TLS connections) */
+  uint8_t *tls_out;          /* ciphertext to send, shared (uvws_tls.c) */
+  size_t tls_out_len, tls_out_cap;
   uint8_t *cork;             /* small sends of one connection, batched */
   size_t cork_len;
   uvws_t *cork_owner;
@@ -100,6 +105,7 @@ struct uvws_s {
   uvws_proto_t proto;
   uvws_outq_t *outq;             /* NULL when nothing is queued */
   void *hs;                      /* handshake state while connecting */
+  uvws_tls_t *tls;               /* NULL for ws:// */
   char *protocol;                /* negotiated subprotocol or NULL */
   char *close_reason;            /* peer's close reason, or NULL */
   const char *err_static;        /* error to report before on_close */
@@ -125,6 +131,15 @@ void uvws__conn_abort(uvws_t *ws, int err, const char *msg);
 void uvws__close_for_reconnect(uvws_t *ws);
 /* A request that outlived the handle finished (pending_reqs). */
 void uvws__conn_release_req(uvws_t *ws);
+/* Write to the socket as far as it takes it, queue the rest (ciphertext
+ * on a TLS connection). The last buffer may be owned (release). */
+int uvws__sock_write(uvws_t *ws, uv_buf_t *bufs, unsigned n,
+                     void (*release)(const void *, void *), void *arg,
+                     const void *orig);
+/* Plaintext received (after TLS, if any). */
+void uvws__on_plain(uvws_t *ws, uint8_t *data, size_t len);
+/* The peer finished sending (FIN, or TLS close_notify). */
+void uvws__on_eof(uvws_t *ws);
 /* Write bytes outside of frames (handshake); copied if not written at once. */
 int uvws__write_raw(uvws_t *ws, const void *data, size_t len);
 /* Flush, shut down the write side, and close when the peer has finished. */
@@ -154,6 +169,7 @@ struct uvws_server_s {
   void *data;
   uvws_server_t *prev, *next;    /* loop's server list */
   uvws_t *conns;                 /* every connection, any state */
+  uvws_tls_ctx_t *tls;           /* NULL for ws:// */
   size_t num_conns, num_open;
   void (*close_cb)(uvws_server_t *);
   int closing;
@@ -168,6 +184,8 @@ void uvws__server_tick(uvws_server_t *s, uint32_t now);
 /* --- client.c --- */
 void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len);
 void uvws__client_conn_gone(uvws_t *ws);
+/* TLS handshake done: send the upgrade request. */
+void uvws__client_tls_ready(uvws_t *ws);
 /* Returns 1 if the handle was closed only to reconnect. */
 int uvws__client_on_handle_closed(uvws_t *ws);
 

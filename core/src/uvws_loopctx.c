@@ -102,6 +102,8 @@ static void on_handle_closed(uv_handle_t *h) {
   void *arg = lc->released_arg;
   free(lc->rbuf);
   free(lc->cork);
+  free(lc->tls_in);
+  free(lc->tls_out);
   free(lc);
   if (cb) cb(arg);
 }

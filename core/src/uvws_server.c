@@ -297,6 +297,10 @@ static void on_connection(uv_stream_t *listener, int status) {
   }
   uv_tcp_nodelay(&ws->tcp, 1);
   fill_peer(ws);
+  if (s->tls && uvws__tls_attach(ws, s->tls, NULL) < 0) {
+    uvws__conn_abort(ws, 0, NULL);
+    return;
+  }
   uvws__start_reading(ws);
 }
 
@@ -312,6 +316,11 @@ int uvws_server_adopt(uvws_server_t *s, uv_os_sock_t fd, const char *head,
   }
   uv_tcp_nodelay(&ws->tcp, 1);
   fill_peer(ws);
+  if (s->tls) {
+    /* An adopted socket has already spoken HTTP in the clear. */
+    uvws__conn_abort(ws, 0, NULL);
+    return UVWS_ENOTSUP;
+  }
   if (head_len) {
     /* Same path as bytes read from the socket. */
     uint8_t *copy = malloc(head_len);
@@ -347,6 +356,7 @@ static int check_limits(const uvws_limits_t *l) {
 
 static void on_failed_listener_closed(uv_handle_t *h) {
   uvws_server_t *s = h->data;
+  uvws__tls_ctx_free(s->tls);
   free(s->path);
   uvws__loopctx_put(s->lc, free, s);
 }
@@ -361,16 +371,30 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
       opts->max_headers == 0 || opts->handshake_timeout_ms == 0 ||
       check_limits(&opts->limits) < 0 || (opts->path && opts->path[0] != '/'))
     return UVWS_EINVAL;
-  if (opts->tls) return UVWS_ENOTSUP;
   struct sockaddr_storage ss;
   int r = resolve_bind(opts->host ? opts->host : "0.0.0.0", opts->port, &ss);
   if (r < 0) return r;
+  uvws_tls_ctx_t *tls = NULL;
+  if (opts->tls) {
+    char err[256];
+    r = uvws__tls_server_ctx(opts->tls, &tls, err, sizeof(err));
+    if (r < 0) {
+      fprintf(stderr, "uvws: %s\n", err);
+      return r;
+    }
+  }
   uvws_server_t *s = calloc(1, sizeof(*s));
-  if (!s) return UVWS_ENOMEM;
+  if (!s) {
+    uvws__tls_ctx_free(tls);
+    return UVWS_ENOMEM;
+  }
+  s->tls = tls;
   s->opts = *opts;
   s->opts.host = NULL;
   s->opts.path = NULL;
+  s->opts.tls = NULL;
   if (opts->path && !(s->path = strdup(opts->path))) {
+    uvws__tls_ctx_free(tls);
     free(s);
     return UVWS_ENOMEM;
   }
@@ -379,6 +403,7 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
   s->data = data;
   s->lc = uvws__loopctx_get(loop);
   if (!s->lc) {
+    uvws__tls_ctx_free(tls);
     free(s->path);
     free(s);
     return UVWS_ENOMEM;
@@ -453,6 +478,7 @@ void uvws__server_tick(uvws_server_t *s, uint32_t now) {
 static void server_free(void *arg) {
   uvws_server_t *s = arg;
   void (*cb)(uvws_server_t *) = s->close_cb;
+  uvws__tls_ctx_free(s->tls);
   free(s->path);
   if (cb) cb(s);
   free(s);

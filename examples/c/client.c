@@ -6,7 +6,8 @@
  *   echo hi | client ws://[::1]:9001/chat
  *
  * Options before the URL: --header "Name: value", --subprotocol NAME,
- * --timeout MS (wait for replies after the last send; default 2000). */
+ * --timeout MS (wait for replies after the last send; default 2000),
+ * --ca FILE (trust this CA for wss://). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ static void on_close(uvws_t *ws, int code, const char *reason, size_t len) {
 int main(int argc, char **argv) {
   uvws_client_options_t opts;
   uvws_client_options_init(&opts);
+  uvws_tls_options_t tls = {0};
   uvws_header_t headers[16];
   const char *protocols[16];
   int i = 1;
@@ -76,6 +78,9 @@ int main(int argc, char **argv) {
       h->value_len = strlen(h->value);
     } else if (!strcmp(argv[i], "--subprotocol") && opts.num_protocols < 16) {
       protocols[opts.num_protocols++] = argv[i + 1];
+    } else if (!strcmp(argv[i], "--ca")) {
+      tls.ca_file = argv[i + 1];
+      opts.tls = &tls;
     } else if (!strcmp(argv[i], "--timeout")) {
       timeout_ms = (unsigned)atoi(argv[i + 1]);
     }
@@ -83,7 +88,7 @@ int main(int argc, char **argv) {
   opts.headers = headers;
   opts.protocols = protocols;
   if (i >= argc) {
-    fprintf(stderr, "usage: client [--header H] [--subprotocol P] [--timeout MS] URL [message...]\n");
+    fprintf(stderr, "usage: client [--header H] [--subprotocol P] [--timeout MS] [--ca FILE] URL [message...]\n");
     return 2;
   }
   const char *url = argv[i++];

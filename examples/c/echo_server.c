@@ -2,6 +2,7 @@
  * binary). Ctrl-C or SIGTERM closes every connection with 1001 and exits.
  *
  *   echo_server [--host 0.0.0.0] [--port 9001] [--max-payload BYTES]
+ *               [--tls-cert cert.pem --tls-key key.pem]   (wss://)
  *
  * Prints "listening on <port>" once it accepts connections (port 0 picks a
  * free one). */
@@ -32,21 +33,26 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--max-payload BYTES]\n");
+  fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--max-payload BYTES] "
+                  "[--tls-cert FILE --tls-key FILE]\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   uvws_server_options_t opts;
   uvws_server_options_init(&opts);
+  uvws_tls_options_t tls = {0};
   opts.port = 9001;
   for (int i = 1; i < argc; i++) {
     if (i + 1 >= argc) usage();
     if (!strcmp(argv[i], "--host")) opts.host = argv[++i];
     else if (!strcmp(argv[i], "--port")) opts.port = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--max-payload")) opts.limits.max_payload = strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--tls-cert")) tls.cert_file = argv[++i];
+    else if (!strcmp(argv[i], "--tls-key")) tls.key_file = argv[++i];
     else usage();
   }
+  if (tls.cert_file || tls.key_file) opts.tls = &tls;
   uvws_callbacks_t cb = {0};
   cb.on_message = on_message;
 
