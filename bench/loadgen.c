@@ -78,6 +78,7 @@ static struct {
     int connect_concurrency;
     double connect_timeout;
     double close_timeout;
+    double msg_timeout;
     const char *label;
 } opt = {
     .conns = 1,
@@ -91,6 +92,7 @@ static struct {
     .connect_concurrency = 128,
     .connect_timeout = 20,
     .close_timeout = 2,
+    .msg_timeout = 5,
     .label = NULL,
 };
 
@@ -188,9 +190,9 @@ static double h_pct_us(double q)
 /* ------------------------------------------------------------------ */
 /* errors                                                               */
 
-enum { E_CONNECT, E_HANDSHAKE, E_UNEXPECTED_CLOSE, E_MISMATCH, E_PROTOCOL, E_CLOSE_TIMEOUT, E_NO_MESSAGES, E__N };
+enum { E_CONNECT, E_HANDSHAKE, E_UNEXPECTED_CLOSE, E_MISMATCH, E_PROTOCOL, E_MSG_TIMEOUT, E_CLOSE_TIMEOUT, E_NO_MESSAGES, E__N };
 static const char *const err_names[E__N] = {
-    "connect", "handshake", "unexpected_close", "mismatch", "protocol", "close_timeout", "no_messages",
+    "connect", "handshake", "unexpected_close", "mismatch", "protocol", "msg_timeout", "close_timeout", "no_messages",
 };
 static uint64_t errs[E__N];
 
@@ -996,6 +998,7 @@ static void usage(FILE *f)
             "  --verify full|cheap check every payload byte (default) or header+last 8 bytes\n"
             "  --connect-concurrency N  max connections connecting at once (default 128)\n"
             "  --connect-timeout S total time allowed to connect everything (default 20)\n"
+            "  --msg-timeout S     an echo that takes longer is an error (lost message; default 5)\n"
             "  --label NAME        free text copied into the JSON output\n"
             "Only loopback targets (127.0.0.0/8, localhost) are accepted.\n");
 }
@@ -1118,6 +1121,8 @@ int main(int argc, char **argv)
             opt.connect_concurrency = atoi(NEXT());
         else if (!strcmp(a, "--connect-timeout"))
             opt.connect_timeout = atof(NEXT());
+        else if (!strcmp(a, "--msg-timeout"))
+            opt.msg_timeout = atof(NEXT());
         else if (!strcmp(a, "--label"))
             opt.label = NEXT();
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -1138,7 +1143,8 @@ int main(int argc, char **argv)
         return 2;
     if (opt.conns < 1 || opt.conns > 1000000 || opt.pipeline < 1 || opt.pipeline > 1000000 ||
         !(opt.duration > 0 && opt.duration <= MAX_DURATION) || !(opt.warmup >= 0 && opt.warmup <= MAX_DURATION) ||
-        opt.connect_concurrency < 1 || !(opt.connect_timeout > 0 && opt.connect_timeout <= 600)) {
+        opt.connect_concurrency < 1 || !(opt.connect_timeout > 0 && opt.connect_timeout <= 600) ||
+        !(opt.msg_timeout > 0 && opt.msg_timeout <= 600)) {
         fprintf(stderr, "loadgen: option out of range\n");
         return 2;
     }
@@ -1186,6 +1192,8 @@ int main(int argc, char **argv)
     double cpu0 = -1, cpu1 = -1, self0 = 0, self1 = 0, sys0 = -1, sys1 = -1;
     int next_conn = 0;
     int aborted = 0;
+    uint64_t next_scan = 0;
+    const uint64_t msg_timeout_ns = (uint64_t)(opt.msg_timeout * 1e9);
 
     for (;;) {
         /* phase bookkeeping */
@@ -1266,6 +1274,22 @@ int main(int argc, char **argv)
                     }
                 }
                 break;
+            }
+        }
+
+        /* lost echoes: the oldest message in flight waited too long (scan every 100 ms) */
+        if ((phase == P_WARMUP || phase == P_MEASURE) && now_ns >= next_scan) {
+            next_scan = now_ns + 100000000ull;
+            for (int i = 0; i < opt.conns; i++) {
+                struct conn *c = &conns[i];
+                if (c->state != S_OPEN || c->recv_seq >= c->send_seq)
+                    continue;
+                uint64_t ts = c->send_ts[c->recv_seq % (uint64_t)opt.pipeline];
+                if (now_ns > ts && now_ns - ts > msg_timeout_ns) {
+                    error_ev(E_MSG_TIMEOUT, c->id, "no echo of message %" PRIu64 " after %.1f s", c->recv_seq,
+                             opt.msg_timeout);
+                    conn_kill(c, S_DEAD);
+                }
             }
         }
 

@@ -15,7 +15,7 @@ import sys
 
 from aiohttp import WSMsgType, web
 
-MAX = 64 * 1024 * 1024
+MAX = 64 * 1024 * 1024 + 1  # aiohttp rejects a message whose size is >= max_msg_size
 
 
 async def handler(request: web.Request) -> web.WebSocketResponse:
