@@ -62,6 +62,10 @@ def case_record(spec, case, conn, was_open, is_server, duration, extra_reason=No
     close_verdict = C.CLOSE_DETAIL_TO_VERDICT.get(close_detail, C.FAILED)
     behavior = case.behavior
     result = case.result
+    if conn is not None and conn.peer_violation and behavior != C.INFORMATIONAL:
+        # a conformant peer never puts an invalid frame on the wire
+        behavior = C.FAILED
+        result = "the peer violated RFC 6455: %s" % conn.peer_violation
     if conn is not None and conn.internal_error:
         behavior = C.FAILED
         result = "internal error in the runner: %s" % conn.internal_error

@@ -428,18 +428,24 @@ class FuzzConnection:
         """Start a frame whose payload is then sent in pieces with frame_data()."""
         key = None if self.is_server else os.urandom(4)
         self.tx_frame_stats[opcode] += 1
-        self._stream = [key, 0]
+        self._stream = [key, 0, length]
         self.send_data(frame_header(opcode, length, fin, 0, key), sync=True)
 
     def frame_data(self, data):
-        key, off = self._stream
+        key, off, length = self._stream
         self._stream[1] += len(data)
+        if self._stream[1] >= length:
+            self._stream = None
         self.send_data(apply_mask(key, data, off) if key is not None else data, sync=True)
 
     def send_close_frame(self, code=None, reason=None, is_reply=False):
         """Send a close frame (arbitrary content) and move to CLOSING, like Autobahn's sendCloseFrame."""
         if self.state != OPEN:
             return
+        if self._stream is not None:
+            # a frame started with begin_frame() is still incomplete (6.4.3/6.4.4 when the peer
+            # fails fast): finish it with filler so that our close frame is parsed as a frame
+            self.frame_data(b"\x00" * (self._stream[2] - self._stream[1]))
         payload = b""
         if code is not None:
             payload += struct.pack("!H", code)
@@ -466,6 +472,9 @@ class FuzzConnection:
         if self.state == OPEN:
             self.send_close_frame(code, reason.encode("utf-8")[:123], is_reply=False)
         else:
+            if not self.was_clean and self.was_not_clean_reason is None:
+                self.was_not_clean_reason = ("closing handshake still incomplete when the case timer fired; "
+                                             "the runner dropped the connection")
             self.drop(abort=False)
 
     def drop(self, abort=False):
