@@ -75,6 +75,11 @@ enum uvws_errno {
 /* A static string naming `err` (UVWS_E* or UV_E*). Never NULL. */
 UVWS_EXTERN const char *uvws_strerror(int err);
 
+/* Details of the last synchronous failure on this thread (e.g. which TLS
+ * file could not be loaded and OpenSSL's reason), or "" if none. Valid until
+ * the next failing call on the same thread. */
+UVWS_EXTERN const char *uvws_last_error(void);
+
 /* "major.minor.patch" of the linked library. */
 UVWS_EXTERN const char *uvws_version(void);
 
@@ -99,7 +104,7 @@ enum {
 enum {
   UVWS_SEND_OK = 0,      /* written to the socket or corked for this turn */
   UVWS_SEND_QUEUED = 1,  /* accepted but buffered: wait for on_drain */
-  UVWS_SEND_DROPPED = 2  /* not sent: max_backpressure would be exceeded */
+  UVWS_SEND_DROPPED = 2  /* not sent: max_backpressure is reached */
 };
 
 /* ready state, as in the browser API and ws. */
@@ -193,9 +198,11 @@ typedef struct uvws_limits {
   size_t max_payload;        /* max message size; larger -> close 1009.
                                 default 100 MiB (as ws) */
   unsigned max_fragments;    /* max frames per message; default 0 = no limit */
-  size_t max_backpressure;   /* max bytes queued per connection; default
-                                16 MiB; 0 = no limit */
-  int close_on_backpressure; /* when a send would pass max_backpressure:
+  size_t max_backpressure;   /* a send finding this many bytes already
+                                buffered is dropped (or closes, below), so
+                                a connection buffers at most this plus one
+                                message; default 16 MiB; 0 = no limit */
+  int close_on_backpressure; /* when a send finds max_backpressure reached:
                                 0 = drop it (UVWS_SEND_DROPPED), 1 = close
                                 the connection with 1008. default 0 */
   unsigned idle_timeout_ms;  /* close after this long without any frame

@@ -238,7 +238,7 @@ int uvws_connect(uv_loop_t *loop, const char *url,
     char err[256];
     r = uvws__tls_client_ctx(opts->tls, &tls, err, sizeof(err));
     if (r < 0) {
-      fprintf(stderr, "uvws: %s\n", err);
+      uvws__set_last_error(err);
       hs_free(hs);
       return r;
     }

@@ -272,8 +272,9 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
   const void *orig = data;
   const uvws_limits_t *lim = ws->limits;
 
-  size_t buffered = uvws_buffered_amount(ws);
-  if (lim->max_backpressure && buffered && buffered + total > lim->max_backpressure) {
+  /* As uWebSockets: a connection already holding max_backpressure bytes
+   * takes no more, so memory stays within the limit plus one message. */
+  if (lim->max_backpressure && uvws_buffered_amount(ws) >= lim->max_backpressure) {
     if (release) release(orig, arg);
     if (lim->close_on_backpressure) {
       uvws__set_error(ws, UVWS_EBACKPRESSURE, "max backpressure reached", 0);

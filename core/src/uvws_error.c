@@ -1,4 +1,8 @@
 #include "uvws.h"
+#include "uvws_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -21,3 +25,11 @@ const char *uvws_strerror(int err) {
 const char *uvws_version(void) {
   return XSTR(UVWS_VERSION_MAJOR) "." XSTR(UVWS_VERSION_MINOR) "." XSTR(UVWS_VERSION_PATCH);
 }
+
+static _Thread_local char last_error[320];
+
+void uvws__set_last_error(const char *msg) {
+  snprintf(last_error, sizeof(last_error), "%s", msg ? msg : "");
+}
+
+const char *uvws_last_error(void) { return last_error; }

@@ -121,6 +121,9 @@ struct uvws_s {
   uint8_t pending_reqs;          /* requests that outlive the handle */
 };
 
+/* --- error.c --- */
+void uvws__set_last_error(const char *msg);
+
 /* --- conn.c --- */
 void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
                      const uvws_callbacks_t *cb, const uvws_limits_t *limits,

@@ -379,7 +379,7 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
     char err[256];
     r = uvws__tls_server_ctx(opts->tls, &tls, err, sizeof(err));
     if (r < 0) {
-      fprintf(stderr, "uvws: %s\n", err);
+      uvws__set_last_error(err);
       return r;
     }
   }

@@ -59,8 +59,8 @@ int main(int argc, char **argv) {
   uv_loop_t *loop = uv_default_loop();
   int r = uvws_server_start(loop, &opts, &cb, NULL, NULL, &server);
   if (r < 0) {
-    fprintf(stderr, "echo_server: cannot listen on %s:%d: %s\n", opts.host, opts.port,
-            uvws_strerror(r));
+    fprintf(stderr, "echo_server: cannot listen on %s:%d: %s %s\n", opts.host, opts.port,
+            uvws_strerror(r), uvws_last_error());
     return 1;
   }
   printf("listening on %d\n", uvws_server_port(server));
