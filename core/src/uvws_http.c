@@ -117,10 +117,15 @@ static int finish(uvws_head_t *h) {
   if (!h->headers) return UVWS_ENOMEM;
   for (size_t i = 0; i < n; i++) {
     uvws_span_t name = h->spans[2 * i], value = h->spans[2 * i + 1];
+    const char *v = h->buf + value.off;
+    size_t vlen = value.len;
+    /* llhttp drops the whitespace before a value but keeps the whitespace
+     * after it, which is not part of the value either (RFC 7230 3.2). */
+    while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) vlen--;
     h->headers[i].name = h->buf + name.off;
     h->headers[i].name_len = name.len;
-    h->headers[i].value = h->buf + value.off;
-    h->headers[i].value_len = value.len;
+    h->headers[i].value = v;
+    h->headers[i].value_len = vlen;
   }
   uvws_http_t *http = &h->http;
   memset(http, 0, sizeof(*http));
