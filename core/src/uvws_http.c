@@ -33,9 +33,19 @@ static int on_status(llhttp_t *p, const char *at, size_t len) {
   return 0;
 }
 
+/* RFC 7230 tchar. llhttp built without LLHTTP_STRICT_MODE lets spaces into
+ * a field name ("Host : x", "Ho st: x"), which a server must reject (section
+ * 3.2.4: a proxy might read the header differently). */
+static int is_tchar(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t len) {
   uvws_head_t *h = head_of(p);
   int first = !h->in_name;
+  for (size_t i = 0; i < len; i++)
+    if (!is_tchar((unsigned char)at[i])) return HPE_USER;
   if (first) {
     if (h->num_headers >= h->max_headers) {
       h->too_many = 1;
