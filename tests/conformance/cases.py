@@ -897,16 +897,18 @@ assert len(BY_ID) == len(ALL), "duplicate case ids"
 
 
 def select(spec="*", exclude=""):
-    """Select cases. spec: comma-separated groups ("1", "1-7"), ids ("5.19") or id prefixes ("6.4"), or "*"."""
+    """Select cases. spec: comma-separated groups ("1", "1-7"), ids ("5.19"), id prefixes ("6.4"),
+    ranges of those ("6.5-6.23", "5.9-5.14") or "*"."""
     def matcher(text):
         tests = []
         for tok in [t.strip() for t in (text or "").split(",") if t.strip()]:
             if tok in ("*", "all"):
                 tests.append(lambda c: True)
-            elif "-" in tok and "." not in tok:
+            elif "-" in tok:
                 a, b = tok.split("-", 1)
-                lo, hi = int(a), int(b)
-                tests.append(lambda c, lo=lo, hi=hi: lo <= c.group <= hi)
+                lo = tuple(int(x) for x in a.strip().split("."))
+                hi = tuple(int(x) for x in b.strip().split("."))
+                tests.append(lambda c, lo=lo, hi=hi: lo <= c.sort_key()[:len(lo)] and c.sort_key()[:len(hi)] <= hi)
             elif tok.endswith("*"):
                 pre = tok[:-1].rstrip(".")
                 tests.append(lambda c, pre=pre: c.id == pre or c.id.startswith(pre + "."))

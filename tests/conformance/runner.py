@@ -520,7 +520,12 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    try:
+        C.select(args.cases, args.exclude)
+    except ValueError as e:
+        ap.error("bad --cases/--exclude: %s" % e)
     if args.mode == "list":
         sel = C.select(args.cases, args.exclude)
         for s in sel:
