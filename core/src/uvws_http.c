@@ -75,8 +75,13 @@ static int on_header_field_complete(llhttp_t *p) {
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   uvws_head_t *h = head_of(p);
   int first = !h->in_value;
+  uvws_span_t *s = &h->spans[h->num_headers * 2 - 1];
+  /* A value continued on the next line (obs-fold) comes in pieces that are
+   * not adjacent; joining them as one span would take in the CRLF and cut
+   * the end off. RFC 7230 section 3.2.4 allows rejecting it: do so. */
+  if (!first && offset_of(h, at) != s->off + s->len) return HPE_USER;
   h->in_value = 1;
-  extend(h, &h->spans[h->num_headers * 2 - 1], first, at, len);
+  extend(h, s, first, at, len);
   return 0;
 }
 
