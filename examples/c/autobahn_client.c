@@ -3,13 +3,14 @@
  * back, then ask it to write its report.
  *
  *   autobahn_client ws://127.0.0.1:9001 uvws
+ *   autobahn_client wss://localhost:9001 uvws ca.pem     (trust this CA)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uvws.h>
 
-static const char *base, *agent;
+static const char *base, *agent, *ca_file;
 static int case_count = -1, current;
 static uv_loop_t *loop;
 static uvws_callbacks_t cb;
@@ -21,6 +22,11 @@ static void open_url(const char *fmt, int n) {
   uvws_client_options_init(&opts);
   opts.limits.max_payload = 64 * 1024 * 1024;
   opts.connect_timeout_ms = 10000;
+  uvws_tls_options_t tls = {0};
+  if (ca_file) {
+    tls.ca_file = ca_file;
+    opts.tls = &tls;
+  }
   uvws_t *ws;
   int r = uvws_connect(loop, url, &opts, &cb, NULL, &ws);
   if (r < 0) {
@@ -55,11 +61,12 @@ static void on_close(uvws_t *ws, int code, const char *reason, size_t len) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: autobahn_client BASE_URL AGENT\n");
+    fprintf(stderr, "usage: autobahn_client BASE_URL AGENT [CA_FILE]\n");
     return 2;
   }
   base = argv[1];
   agent = argv[2];
+  ca_file = argc > 3 ? argv[3] : NULL;
   loop = uv_default_loop();
   cb.on_message = on_message;
   cb.on_close = on_close;
