@@ -362,6 +362,25 @@ static void test_head_limits(void) {
   expect_request_lim("10 headers, max 1", req, NULL, UVWS_ETOOBIG, 8192, 1);
 }
 
+/* An empty feed is a no-op, also on a fresh head (nothing buffered yet). */
+static void test_empty_feed(void) {
+  for (int resp = 0; resp < 2; resp++) {
+    uvws_head_t h;
+    uvws_head_init(&h, resp, 8192, 64);
+    size_t used = 99;
+    static const char empty[1] = {0};
+    CHECK_EQ(uvws_head_feed(&h, empty, 0, &used), 0);
+    CHECK_EQ(used, 0);
+    const char *raw = resp ? "HTTP/1.1 101 Switching Protocols\r\n\r\n" : REQ(NULL, NULL);
+    CHECK_EQ(uvws_head_feed(&h, raw, 5, &used), 0);
+    CHECK_EQ(uvws_head_feed(&h, raw + 5, 0, &used), 0);
+    CHECK_EQ(used, 0);
+    CHECK_EQ(uvws_head_feed(&h, raw + 5, strlen(raw) - 5, &used), 1);
+    CHECK_EQ(used, strlen(raw) - 5);
+    uvws_head_free(&h);
+  }
+}
+
 static void test_garbage(void) {
   static const struct {
     const char *name, *raw;
@@ -904,6 +923,7 @@ int main(void) {
   RUN_TEST(test_path_filter);
   RUN_TEST(test_subprotocols);
   RUN_TEST(test_head_limits);
+  RUN_TEST(test_empty_feed);
   RUN_TEST(test_garbage);
   RUN_TEST(test_bytes_after_head);
   RUN_TEST(test_spans_across_feeds);
