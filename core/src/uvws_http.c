@@ -187,7 +187,7 @@ int uvws_head_feed(uvws_head_t *h, const char *data, size_t len, size_t *used) {
     h->buf = b;
     h->cap = cap;
   }
-  memcpy(h->buf + h->len, data, consumed);
+  if (consumed) memcpy(h->buf + h->len, data, consumed); /* buf is NULL until then */
   h->len += consumed;
   *used = consumed;
   if (!h->done) {
