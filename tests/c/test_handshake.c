@@ -575,6 +575,12 @@ static int response_result(const char *raw, const char *key, const char *const *
   int r = uvws_check_response(&h.http, h.llhttp.http_major, h.llhttp.http_minor, key, offered,
                               n_offered, proto, proto_len, &why);
   if (r) CHECK(why && *why);
+  /* *proto points into the head, which is freed here: keep a copy */
+  static char proto_copy[256];
+  if (!r && *proto && *proto_len < sizeof(proto_copy)) {
+    memcpy(proto_copy, *proto, *proto_len);
+    *proto = proto_copy;
+  }
   uvws_head_free(&h);
   return r;
 }
