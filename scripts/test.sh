@@ -49,6 +49,10 @@ section "Conformance (Autobahn groups 1-7, 9 short, 10): C echo server and C cli
 tests/conformance/run_c.sh build
 record "conformance-c" $?
 
+section "Fuzzing: libFuzzer, 60 s per target (frames, upgrade request, upgrade response)"
+tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
+record "fuzz" $?
+
 if [ -f pyproject.toml ] && [ -d tests/python ]; then
   section "Python package: build and pytest"
   .venv/bin/python -m pip install -q . && .venv/bin/python -m pytest -q tests/python
