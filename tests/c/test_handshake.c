@@ -865,6 +865,57 @@ static void test_build_request(void) {
   }
   test_ctx(NULL);
   free(req);
+  /* many long protocols, headers and a long origin: the request is sized
+   * from them (nothing is cut off, no NULL) */
+  {
+    enum { NP = 40, NH = 30 };
+    static char pnames[NP][120], hnames[NH][64], hvals[NH][300], origin[500];
+    static const char *pp[NP];
+    static uvws_header_t hh[NH];
+    for (int i = 0; i < NP; i++) {
+      memset(pnames[i], 'a' + i % 26, 100);
+      snprintf(pnames[i] + 100, 20, "-%d", i);
+      pp[i] = pnames[i];
+    }
+    for (int i = 0; i < NH; i++) {
+      snprintf(hnames[i], sizeof(hnames[i]), "X-Header-Number-%d", i);
+      memset(hvals[i], 'v', 299);
+      hh[i].name = hnames[i];
+      hh[i].name_len = strlen(hnames[i]);
+      hh[i].value = hvals[i];
+      hh[i].value_len = 299;
+    }
+    memcpy(origin, "https://", 8);
+    memset(origin + 8, 'o', 480);
+    uvws_client_options_init(&o);
+    o.protocols = pp;
+    o.num_protocols = NP;
+    o.headers = hh;
+    o.num_headers = NH;
+    o.origin = origin;
+    char host[300], path[1000];
+    memset(host, 'h', 250);
+    host[250] = 0;
+    path[0] = '/';
+    memset(path + 1, 'p', 900);
+    path[901] = 0;
+    req = uvws_build_request(host, path, key, &o, &len);
+    CHECK(req != NULL);
+    if (req) {
+      uvws_head_t h;
+      uvws_upgrade_info_t info;
+      const char *why;
+      CHECK_EQ(request_status(&h, req, len, NULL, F_WHOLE, 65536, 64, &info, &why, NULL), 0);
+      CHECK_EQ(h.http.num_headers, 5 + 1 + 1 + NH);
+      size_t vl;
+      const char *v = uvws_http_header(&h.http, "x-header-number-29", &vl);
+      CHECK_EQ(vl, 299);
+      v = uvws_http_header(&h.http, "sec-websocket-protocol", &vl);
+      CHECK(v && vl > 40 * 102);
+      uvws_head_free(&h);
+      free(req);
+    }
+  }
   /* minimal options: no protocol, origin or extra headers */
   uvws_client_options_init(&o);
   req = uvws_build_request("[::1]", "/", key, &o, &len);
