@@ -28,8 +28,9 @@ TEXT=0
 SETUP=0
 BUILD=1
 OUT=""
+UVWS_BIN="$BIN/echo_server"
 RETRIES=1          # re-run a run once if other processes used > 15 % of a core
-BUDGET=540         # ... but only while the whole run is under this many seconds
+BUDGET=480         # ... but only while the whole run is under this many seconds
 
 usage() {
     cat <<EOF
@@ -46,6 +47,7 @@ usage: bench/run.sh [options]
   --setup            install the peers' dependencies first (npm install, .venv)
   --no-build         do not (re)build the C tools
   --out FILE         results JSON path (default bench/results/<timestamp>.json)
+  --uvws-bin PATH    the uvws echo server (default build/bin/echo_server)
   --retries N        re-run a run up to N times when other processes used more
                      than 15 % of a core during its window (default $RETRIES; kept: the
                      quietest attempt), while the total time is under --budget
@@ -66,6 +68,7 @@ while [ $# -gt 0 ]; do
     --setup) SETUP=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
+    --uvws-bin) UVWS_BIN=$(cd "$(dirname "$2")" 2>/dev/null && pwd)/$(basename "$2"); shift 2 ;;
     --retries) RETRIES=$2; shift 2 ;;
     --budget) BUDGET=$2; shift 2 ;;
     --list) echo $ALL_SERVERS | tr ' ' '\n'; exit 0 ;;
@@ -121,8 +124,8 @@ server_def() {
     CMD=(); LGX=(); SKIP=""
     case "$1" in
     uvws)
-        CMD=("$BIN/echo_server" --host 127.0.0.1 --port 0 --max-payload 67108864)
-        [ -x "$BIN/echo_server" ] || SKIP="build/bin/echo_server not built yet (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" ;;
+        CMD=("$UVWS_BIN" --host 127.0.0.1 --port 0 --max-payload 67108864)
+        [ -x "$UVWS_BIN" ] || SKIP="$UVWS_BIN not built yet (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" ;;
     lws)    CMD=("$BIN/lws_echo" --port 0) ;;
     lws4k)  CMD=("$BIN/lws_echo" --port 0 --rx-buffer 4096) ;;
     lws-uv) CMD=("$BIN/lws_echo" --port 0 --loop uv) ;;
@@ -213,6 +216,22 @@ for srv in "${SERVER_LIST[@]}"; do
 done
 [ ${#AVAILABLE[@]} -gt 0 ] || { log "no server can run"; exit 1; }
 
+# how was the uvws server built? (a Debug or sanitizer build makes its figures meaningless)
+UVWS_BUILD=unknown
+cache="$(dirname "$(dirname "$UVWS_BIN")")/CMakeCache.txt"
+if [ -f "$cache" ]; then
+    bt=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache")
+    san=$(sed -n 's/^UVWS_SANITIZE:[A-Z]*=//p' "$cache")
+    UVWS_BUILD="${bt:-none}${san:+ sanitize=$san}"
+fi
+if [[ " ${AVAILABLE[*]} " == *" uvws "* ]]; then
+    log "uvws: $UVWS_BIN ($UVWS_BUILD build)"
+    case "$UVWS_BUILD" in
+    Release|RelWithDebInfo|MinSizeRel|unknown) ;;
+    *) log "WARNING: uvws is a '$UVWS_BUILD' build: configure with -DCMAKE_BUILD_TYPE=Release and no UVWS_SANITIZE for real figures" ;;
+    esac
+fi
+
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 [ -n "$OUT" ] || OUT="$RESULTS/$STAMP.json"
 JSONL="$TMP/runs.jsonl"
@@ -285,7 +304,7 @@ for scen in "${SCEN_LIST[@]}"; do
 done
 
 python3 "$ROOT/bench/report.py" save "$JSONL" "$OUT" \
-    --meta "duration=$DURATION" "warmup=$WARMUP" "pin=$PIN" "text=$TEXT" "servers=$SERVERS" "scenarios=$SCENARIOS" \
+    --meta "duration=$DURATION" "warmup=$WARMUP" "pin=$PIN" "text=$TEXT" "servers=$SERVERS" "scenarios=$SCENARIOS" "uvws_bin=$UVWS_BIN" "uvws_build=$UVWS_BUILD" \
     "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 log "results: $OUT"
 exit $FAILED
