@@ -473,8 +473,9 @@ class FuzzConnection:
             self.send_close_frame(code, reason.encode("utf-8")[:123], is_reply=False)
         else:
             if not self.was_clean and self.was_not_clean_reason is None:
-                self.was_not_clean_reason = ("closing handshake still incomplete when the case timer fired; "
-                                             "the runner dropped the connection")
+                why = "case timer fired" if code == CLOSE_GOING_AWAY else reason
+                self.was_not_clean_reason = ("closing handshake still incomplete; the runner dropped the "
+                                             "connection (%s)" % why)
             self.drop(abort=False)
 
     def drop(self, abort=False):
