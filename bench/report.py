@@ -4,6 +4,7 @@
     report.py table RUNS.jsonl SCENARIO     print the table of one scenario
     report.py save RUNS.jsonl OUT.json --meta k=v ...
     report.py show RESULTS.json             print every table of a saved run
+    report.py markdown RESULTS.json         the same as Markdown (for bench/README.md)
 """
 import json
 import os
@@ -85,6 +86,52 @@ def table(runs, scenario):
     return "\n".join(lines) + "\n"
 
 
+def markdown(runs):
+    """Two Markdown tables (server CPU us per message, and msg/s), a row per
+    server, a column per scenario; ratios against uvws (or the first server)."""
+    scen, servers = [], []
+    for r in runs:
+        if r["scenario"] not in scen:
+            scen.append(r["scenario"])
+        if r["server"] not in servers:
+            servers.append(r["server"])
+    by = {(r["scenario"], r["server"]): r.get("result") for r in runs}
+    ref = "uvws" if "uvws" in servers else servers[0]
+
+    def val(s, srv, key):
+        x = by.get((s, srv))
+        if not x or x.get("messages", 0) == 0 or x["errors"]["total"]:
+            return None, False
+        v = x.get(key)
+        return (v if v is not None and v >= 0 else None), (x.get("other_cpu_util") or 0) > NOISY
+
+    out = []
+    for title, key, nd in (("Server CPU time per echoed message, us (lower is better; ratio to %s)" % ref,
+                            "server_cpu_us_per_msg", 2),
+                           ("Messages echoed per second (ratio to %s)" % ref, "msgs_per_s", 0)):
+        out.append(f"{title}:\n")
+        out.append("| server | " + " | ".join(scen) + " |")
+        out.append("|---|" + "---:|" * len(scen))
+        for srv in servers:
+            cells = []
+            for s in scen:
+                v, noisy = val(s, srv, key)
+                rv, _ = val(s, ref, key)
+                x = by.get((s, srv))
+                if v is None:
+                    cells.append("error" if x and x["errors"]["total"] else "-")
+                    continue
+                c = f"{v:,.{nd}f}"
+                if rv:
+                    c += f" ({v / rv:.2f}x)"
+                cells.append(c + ("*" if noisy else ""))
+            out.append(f"| {srv} | " + " | ".join(cells) + " |")
+        out.append("")
+    if any((x or {}).get("other_cpu_util", 0) > NOISY for x in by.values()):
+        out.append("\\* other processes used more than 15 % of a core during that run (noisy).\n")
+    return "\n".join(out)
+
+
 def sh(cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout.strip()
@@ -142,6 +189,10 @@ def main(argv):
         with open(argv[2], "w") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
+        return 0
+    if len(argv) >= 2 and argv[0] == "markdown":
+        with open(argv[1]) as f:
+            sys.stdout.write(markdown(json.load(f)["runs"]))
         return 0
     if len(argv) >= 2 and argv[0] == "show":
         with open(argv[1]) as f:
