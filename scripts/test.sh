@@ -32,6 +32,10 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DUVWS_SANITIZE=addre
     ctest --output-on-failure -j "$JOBS")
 record "ctest-asan" $?
 
+section "C engine: soak, ${SOAK_SECONDS:-300} s of mixed traffic under ASan + UBSan"
+ASAN_OPTIONS=detect_leaks=1 build-asan/bin/soak "${SOAK_SECONDS:-300}" 40
+record "soak" $?
+
 section "C engine: end-to-end tests under valgrind"
 vg_status=0
 for t in build/bin/test_e2e build/bin/test_hostile; do

@@ -16,6 +16,10 @@
  *   - Pointers passed to callbacks (data, reason, uvws_http_t) are valid only
  *     during the callback; copy what you need.
  *
+ * Signals: the first server or client created sets SIGPIPE to SIG_IGN if it
+ * still has its default action (which would kill the process when a peer
+ * resets a connection mid-write); writes then fail with UV_EPIPE instead.
+ *
  * Errors: functions return 0 (or a non-negative count/status) on success and
  * a negative error code on failure. System errors are libuv's UV_E* codes;
  * the engine's own codes are UVWS_E* below. uvws_strerror() names both.

@@ -4,6 +4,7 @@
 #include "uvws_internal.h"
 
 #include <openssl/rand.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,19 @@ static uvws_loopctx_t *registry;
 static uv_mutex_t registry_lock;
 static uv_once_t registry_once = UV_ONCE_INIT;
 
-static void registry_init(void) { uv_mutex_init(&registry_lock); }
+static void registry_init(void) {
+  uv_mutex_init(&registry_lock);
+#ifndef _WIN32
+  /* A write to a socket the peer has reset raises SIGPIPE, whose default
+   * action kills the process; the engine handles EPIPE as an error instead.
+   * A handler the application installed is left alone. */
+  struct sigaction sa;
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+  }
+#endif
+}
 
 static void on_prepare(uv_prepare_t *h) { uvws__uncork(h->data); }
 static void on_check(uv_check_t *h) { uvws__uncork(h->data); }

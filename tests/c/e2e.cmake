@@ -9,3 +9,10 @@ foreach(t e2e hostile tls)
   add_test(NAME ${t} COMMAND test_${t} ${CMAKE_SOURCE_DIR}/tests/tls/make_certs.sh)
   set_tests_properties(${t} PROPERTIES TIMEOUT 300 LABELS e2e)
 endforeach()
+
+# Soak: mixed traffic with every message checked; scripts/test.sh runs it for
+# minutes under ASan, ctest for a few seconds.
+add_executable(soak ${CMAKE_SOURCE_DIR}/tests/soak/soak.c)
+target_link_libraries(soak PRIVATE uvws_static)
+add_test(NAME soak_short COMMAND soak 5 20)
+set_tests_properties(soak_short PROPERTIES TIMEOUT 120 LABELS e2e)
