@@ -295,9 +295,16 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
         if (release) release(orig, arg);
         return UVWS_ECLOSED;
       }
-      lc->cork_owner = ws;
-      uv_ref((uv_handle_t *)&lc->prepare);
+      /* Our own cork may not have been written entirely: then its rest is
+       * queued and this frame must follow it through the queue. */
+      queued = ws->outq && ws->outq->head;
+      if (!queued) {
+        lc->cork_owner = ws;
+        uv_ref((uv_handle_t *)&lc->prepare);
+      }
     }
+  }
+  if (!queued && total <= UVWS_CORK_SIZE) {
     uint8_t *dst = lc->cork + lc->cork_len;
     memcpy(dst, hdr, hlen);
     if (ws->flags & F_CLIENT)
