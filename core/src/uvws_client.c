@@ -22,8 +22,7 @@ typedef struct client_hs {
 /* A client connection keeps its own callbacks and limits. */
 typedef struct client_conn {
   uvws_t ws;
-  uvws_callbacks_t cb;
-  uvws_limits_t limits;
+  uvws_conf_t conf;
 } client_conn_t;
 
 void uvws_client_options_init(uvws_client_options_t *o) {
@@ -142,8 +141,8 @@ void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
     return;
   }
   const uvws_http_t *res = &hs->head.http;
-  if (ws->cb->on_response) {
-    ws->cb->on_response(ws, res);
+  if (ws->conf->cb.on_response) {
+    ws->conf->cb.on_response(ws, res);
     if (ws->flags & F_HANDLE_CLOSING) return;
   }
   const char *proto, *why = NULL;
@@ -161,12 +160,13 @@ void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
     uvws__conn_abort(ws, 0, NULL);
     return;
   }
-  if (proto && (ws->protocol = malloc(proto_len + 1))) {
-    memcpy(ws->protocol, proto, proto_len);
-    ws->protocol[proto_len] = 0;
+  uvws_aux_t *a = proto ? uvws__aux(ws) : NULL;
+  if (a && (a->protocol = malloc(proto_len + 1))) {
+    memcpy(a->protocol, proto, proto_len);
+    a->protocol[proto_len] = 0;
   }
   ws->state = UVWS_OPEN;
-  if (ws->cb->on_open) ws->cb->on_open(ws, res);
+  if (ws->conf->cb.on_open) ws->conf->cb.on_open(ws, res);
   ws->hs = NULL;
   /* What followed the response is already frame data, in the read buffer. */
   uvws__conn_opened(ws, data + used, len - used);
@@ -254,10 +254,10 @@ int uvws_connect(uv_loop_t *loop, const char *url,
     return UVWS_ENOMEM;
   }
   uvws_head_init(&hs->head, 1, opts->max_response_bytes, 128);
-  if (callbacks) cc->cb = *callbacks;
-  cc->limits = opts->limits;
+  if (callbacks) cc->conf.cb = *callbacks;
+  cc->conf.limits = opts->limits;
   uvws_t *ws = &cc->ws;
-  uvws__conn_init(ws, lc, 1, &cc->cb, &cc->limits, cc->limits.max_payload);
+  uvws__conn_init(ws, lc, 1, &cc->conf);
   ws->data = data;
   ws->hs = hs;
   if (tls) {

@@ -12,13 +12,19 @@
 /* Errors and teardown                                                 */
 /* ------------------------------------------------------------------ */
 
+uvws_aux_t *uvws__aux(uvws_t *ws) {
+  if (!ws->aux) ws->aux = calloc(1, sizeof(*ws->aux));
+  return ws->aux;
+}
+
 void uvws__set_error(uvws_t *ws, int err, const char *msg, int copy) {
-  if (ws->err) return; /* the first cause is the one worth reporting */
-  ws->err = err;
+  uvws_aux_t *a = uvws__aux(ws);
+  if (!a || a->err) return; /* the first cause is the one worth reporting */
+  a->err = err;
   if (copy && msg) {
-    ws->err_msg = strdup(msg);
+    a->err_msg = strdup(msg);
   } else {
-    ws->err_static = msg;
+    a->err_static = msg;
   }
 }
 
@@ -42,9 +48,12 @@ static void conn_free(uvws_t *ws) {
   free_outq(ws);
   uvws__tls_free(ws);
   uvws_proto_free(&ws->proto);
-  free(ws->protocol);
-  free(ws->close_reason);
-  free(ws->err_msg);
+  if (ws->aux) {
+    free(ws->aux->protocol);
+    free(ws->aux->close_reason);
+    free(ws->aux->err_msg);
+    free(ws->aux);
+  }
   uvws_loopctx_t *lc = ws->lc;
   free(ws);
   uvws__loopctx_put(lc, NULL, NULL);
@@ -57,14 +66,14 @@ static void on_handle_closed(uv_handle_t *h) {
   /* Writes were cancelled before this callback; their chunks are gone. */
   free_outq(ws);
   if (ws->flags & F_EXPOSED) {
-    if (ws->err && ws->cb->on_error)
-      ws->cb->on_error(ws, ws->err,
-                       ws->err_msg ? ws->err_msg
-                                   : ws->err_static ? ws->err_static
-                                                    : uvws_strerror(ws->err));
-    if (ws->cb->on_close)
-      ws->cb->on_close(ws, ws->close_code, ws->close_reason ? ws->close_reason : "",
-                       ws->close_reason_len);
+    const uvws_callbacks_t *cb = &ws->conf->cb;
+    uvws_aux_t *a = ws->aux;
+    if (a && a->err && cb->on_error)
+      cb->on_error(ws, a->err,
+                   a->err_msg ? a->err_msg : a->err_static ? a->err_static : uvws_strerror(a->err));
+    if (cb->on_close)
+      cb->on_close(ws, ws->close_code, a && a->close_reason ? a->close_reason : "",
+                   a ? a->close_reason_len : 0);
   }
   if (ws->server) uvws__server_conn_gone(ws);
   else uvws__client_conn_gone(ws);
@@ -180,7 +189,7 @@ static void on_write(uv_write_t *req, int status) {
   maybe_shutdown(ws);
   if ((ws->flags & F_NEED_DRAIN) && !(ws->flags & F_HANDLE_CLOSING)) {
     ws->flags &= ~F_NEED_DRAIN;
-    if (ws->cb->on_drain && ws->state == UVWS_OPEN) ws->cb->on_drain(ws);
+    if (ws->conf->cb.on_drain && ws->state == UVWS_OPEN) ws->conf->cb.on_drain(ws);
   }
 }
 
@@ -270,7 +279,7 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
   uvws_loopctx_t *lc = ws->lc;
   size_t total = hlen + len;
   const void *orig = data;
-  const uvws_limits_t *lim = ws->limits;
+  const uvws_limits_t *lim = &ws->conf->limits;
 
   /* As uWebSockets: a connection already holding max_backpressure bytes
    * takes no more, so memory stays within the limit plus one message. */
@@ -423,7 +432,7 @@ void uvws__shutdown(uvws_t *ws) {
   ws->flags |= F_SHUTDOWN;
   if (ws->state != UVWS_CLOSING) {
     ws->state = UVWS_CLOSING;
-    ws->stamp = uvws__now(ws->lc) + ws->limits->close_timeout_ms;
+    ws->stamp = uvws__now(ws->lc) + ws->conf->limits.close_timeout_ms;
   }
   if (ws->lc->cork_owner == ws) uvws__uncork(ws->lc);
   /* Keep reading, even if paused, so that the peer's FIN is seen. */
@@ -437,21 +446,21 @@ void uvws__shutdown(uvws_t *ws) {
 
 static int h_message(void *ctx, uint8_t *data, size_t len, int binary) {
   uvws_t *ws = ctx;
-  if (ws->cb->on_message) ws->cb->on_message(ws, (const char *)data, len, binary);
+  if (ws->conf->cb.on_message) ws->conf->cb.on_message(ws, (const char *)data, len, binary);
   return (ws->flags & F_HANDLE_CLOSING) != 0;
 }
 
 static int h_ping(void *ctx, uint8_t *data, size_t len) {
   uvws_t *ws = ctx;
   if (!(ws->flags & F_CLOSE_SENT)) send_op(ws, UVWS_OP_PONG, 1, data, len, NULL, NULL);
-  if (ws->cb->on_ping && !(ws->flags & F_HANDLE_CLOSING))
-    ws->cb->on_ping(ws, (const char *)data, len);
+  if (ws->conf->cb.on_ping && !(ws->flags & F_HANDLE_CLOSING))
+    ws->conf->cb.on_ping(ws, (const char *)data, len);
   return (ws->flags & F_HANDLE_CLOSING) != 0;
 }
 
 static int h_pong(void *ctx, uint8_t *data, size_t len) {
   uvws_t *ws = ctx;
-  if (ws->cb->on_pong) ws->cb->on_pong(ws, (const char *)data, len);
+  if (ws->conf->cb.on_pong) ws->conf->cb.on_pong(ws, (const char *)data, len);
   return (ws->flags & F_HANDLE_CLOSING) != 0;
 }
 
@@ -466,10 +475,11 @@ static int h_close(void *ctx, int code, const uint8_t *reason, size_t len) {
   uvws_t *ws = ctx;
   ws->flags |= F_CLOSE_RCVD;
   ws->close_code = (uint16_t)code;
-  if (len && (ws->close_reason = malloc(len + 1))) {
-    memcpy(ws->close_reason, reason, len);
-    ws->close_reason[len] = 0;
-    ws->close_reason_len = (uint16_t)len;
+  uvws_aux_t *a = len ? uvws__aux(ws) : NULL;
+  if (a && (a->close_reason = malloc(len + 1))) {
+    memcpy(a->close_reason, reason, len);
+    a->close_reason[len] = 0;
+    a->close_reason_len = (uint16_t)len;
   }
   /* Echo the code, as the RFC asks, then the closing handshake is done on
    * our side: flush and send FIN. */
@@ -573,18 +583,17 @@ void uvws__conn_opened(uvws_t *ws, const uint8_t *extra, size_t extra_len) {
 }
 
 void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
-                     const uvws_callbacks_t *cb, const uvws_limits_t *limits,
-                     size_t max_payload) {
+                     const uvws_conf_t *conf) {
   uv_tcp_init(lc->loop, &ws->tcp);
   ws->tcp.data = ws;
   ws->lc = lc;
-  ws->cb = cb;
-  ws->limits = limits;
+  ws->conf = conf;
   ws->state = UVWS_CONNECTING;
   ws->close_code = UVWS_CLOSE_ABNORMAL;
   if (is_client) ws->flags |= F_CLIENT;
   ws->last_rx = uvws__now(lc);
-  uvws_proto_init(&ws->proto, !is_client, max_payload, limits->max_fragments);
+  uvws_proto_init(&ws->proto, !is_client, conf->limits.max_payload,
+                  conf->limits.max_fragments);
 }
 
 /* ------------------------------------------------------------------ */
@@ -598,7 +607,7 @@ static int passed(uint32_t now, uint32_t deadline) {
 void uvws__conn_tick(uvws_t *ws, uint32_t now, unsigned handshake_timeout) {
   (void)handshake_timeout;
   if (ws->flags & F_HANDLE_CLOSING) return;
-  const uvws_limits_t *lim = ws->limits;
+  const uvws_limits_t *lim = &ws->conf->limits;
   switch (ws->state) {
     case UVWS_CONNECTING:
       if (passed(now, ws->stamp))
@@ -695,7 +704,7 @@ int uvws_close(uvws_t *ws, int code, const char *reason, size_t len) {
     return UVWS_ECLOSED;
   send_close_frame(ws, code, reason, len);
   ws->state = UVWS_CLOSING;
-  ws->stamp = uvws__now(ws->lc) + ws->limits->close_timeout_ms;
+  ws->stamp = uvws__now(ws->lc) + ws->conf->limits.close_timeout_ms;
   return 0;
 }
 
@@ -730,7 +739,9 @@ int uvws_ready_state(const uvws_t *ws) {
 void *uvws_get_data(const uvws_t *ws) { return ws->data; }
 void uvws_set_data(uvws_t *ws, void *data) { ws->data = data; }
 uvws_server_t *uvws_get_server(const uvws_t *ws) { return ws->server; }
-const char *uvws_protocol(const uvws_t *ws) { return ws->protocol ? ws->protocol : ""; }
+const char *uvws_protocol(const uvws_t *ws) {
+  return ws->aux && ws->aux->protocol ? ws->aux->protocol : "";
+}
 int uvws_is_client(const uvws_t *ws) { return (ws->flags & F_CLIENT) != 0; }
 
 uv_stream_t *uvws_stream(uvws_t *ws) {

@@ -91,31 +91,42 @@ enum {
   F_READING = 1 << 10,
   F_DECIDING = 1 << 11,    /* server: the upgrade hook has not decided */
   F_RECONNECT = 1 << 12,   /* client: handle closed to try the next address */
-  F_FAILED = 1 << 13
+  F_FAILED = 1 << 13 /* keep below 1 << 16: flags is 16 bits wide */
 };
+
+/* What connections of one server (or one client connection) share. */
+typedef struct uvws_conf {
+  uvws_callbacks_t cb;
+  uvws_limits_t limits;
+} uvws_conf_t;
+
+/* State most connections never need: kept out of uvws_s so that an idle
+ * connection stays small. */
+typedef struct uvws_aux {
+  char *protocol;                /* negotiated subprotocol */
+  char *close_reason;            /* peer's close reason */
+  const char *err_static;        /* error to report before on_close */
+  char *err_msg;                 /* same, when formatted */
+  int err;
+  uint16_t close_reason_len;
+} uvws_aux_t;
 
 struct uvws_s {
   uv_tcp_t tcp;                  /* tcp.data = this */
   uvws_loopctx_t *lc;
   uvws_server_t *server;         /* NULL on a client */
-  const uvws_callbacks_t *cb;
-  const uvws_limits_t *limits;
+  const uvws_conf_t *conf;       /* callbacks and limits (shared) */
   void *data;
   uvws_t *prev, *next;           /* server's or loop's client list */
   uvws_proto_t proto;
   uvws_outq_t *outq;             /* NULL when nothing is queued */
   void *hs;                      /* handshake state while connecting */
   uvws_tls_t *tls;               /* NULL for ws:// */
-  char *protocol;                /* negotiated subprotocol or NULL */
-  char *close_reason;            /* peer's close reason, or NULL */
-  const char *err_static;        /* error to report before on_close */
-  char *err_msg;                 /* same, when formatted */
+  uvws_aux_t *aux;               /* rarely needed state, NULL until then */
   uint32_t last_rx;              /* ms of the last byte received */
   uint32_t stamp;                /* ms: connect / close / ping start */
-  int err;
-  uint32_t flags;
+  uint16_t flags;                /* F_* (they fit in 16 bits) */
   uint16_t close_code;           /* code reported to on_close */
-  uint16_t close_reason_len;
   uint8_t state;
   uint8_t tx_op;                 /* opcode of a fragmented send, 0 = none */
   uint8_t pending_reqs;          /* requests that outlive the handle */
@@ -126,8 +137,10 @@ void uvws__set_last_error(const char *msg);
 
 /* --- conn.c --- */
 void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
-                     const uvws_callbacks_t *cb, const uvws_limits_t *limits,
-                     size_t max_payload);
+                     const uvws_conf_t *conf);
+/* The connection's uvws_aux_t, allocated on first use (NULL if out of
+ * memory). */
+uvws_aux_t *uvws__aux(uvws_t *ws);
 /* Close the socket now (no handshake) and report `err` if non-zero. */
 void uvws__conn_abort(uvws_t *ws, int err, const char *msg);
 /* Close the handle only to open it again (client: next address). */
@@ -167,7 +180,7 @@ struct uvws_server_s {
   uvws_loopctx_t *lc;
   uvws_server_options_t opts;
   char *path;                    /* copy of opts.path */
-  uvws_callbacks_t cb;
+  uvws_conf_t conf;              /* callbacks and limits of its connections */
   uvws_upgrade_cb upgrade_cb;
   void *data;
   uvws_server_t *prev, *next;    /* loop's server list */

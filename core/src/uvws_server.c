@@ -97,7 +97,8 @@ static void do_accept(uvws_upgrade_t *up, const char *protocol,
     reject_why(ws, 500, "could not build the response");
     return;
   }
-  if (protocol && *protocol) ws->protocol = strdup(protocol);
+  uvws_aux_t *a = protocol && *protocol ? uvws__aux(ws) : NULL;
+  if (a) a->protocol = strdup(protocol);
   int r = uvws__write_raw(ws, buf, n);
   if (buf != stackbuf) free(buf);
   if (r < 0) return;
@@ -105,7 +106,7 @@ static void do_accept(uvws_upgrade_t *up, const char *protocol,
   ws->flags |= F_EXPOSED;
   ws->state = UVWS_OPEN;
   s->num_open++;
-  if (s->cb.on_open) s->cb.on_open(ws, &up->head.http);
+  if (s->conf.cb.on_open) s->conf.cb.on_open(ws, &up->head.http);
   /* The request is no longer needed; what followed it is frame data. */
   ws->hs = NULL;
   uvws__conn_opened(ws, up->extra, up->extra_len);
@@ -269,7 +270,7 @@ static uvws_t *new_conn(uvws_server_t *s) {
     return NULL;
   }
   uvws__loopctx_get(s->lc->loop); /* every connection holds a reference */
-  uvws__conn_init(ws, s->lc, 0, &s->cb, &s->opts.limits, s->opts.limits.max_payload);
+  uvws__conn_init(ws, s->lc, 0, &s->conf);
   ws->server = s;
   ws->stamp = uvws__now(s->lc) + s->opts.handshake_timeout_ms;
   uvws_head_init(&up->head, 0, s->opts.max_header_bytes, s->opts.max_headers);
@@ -398,7 +399,8 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
     free(s);
     return UVWS_ENOMEM;
   }
-  if (callbacks) s->cb = *callbacks;
+  if (callbacks) s->conf.cb = *callbacks;
+  s->conf.limits = opts->limits;
   s->upgrade_cb = upgrade_cb;
   s->data = data;
   s->lc = uvws__loopctx_get(loop);
