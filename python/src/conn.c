@@ -249,6 +249,7 @@ static void cb_close(uvws_t *ws, int code, const char *reason, size_t len) {
   Py_CLEAR(c->on_error);
   Py_CLEAR(c->on_close);
   Py_CLEAR(c->waiter);
+  if (c->loop) uvwspy_loop_live(c->loop, -1);
   Py_DECREF(c); /* the engine's reference */
 }
 
@@ -695,6 +696,7 @@ static PyObject *Conn_connect(ConnObject *c, PyObject *args, PyObject *kw) {
   c->ws = ws;
   Py_INCREF(L);
   c->loop = L;
+  uvwspy_loop_live(L, 1);
   c->is_client = 1;
   c->state = UVWS_CONNECTING;
   Py_INCREF(url);
@@ -751,7 +753,6 @@ static PyObject *Conn_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
 static int Conn_init(PyObject *self, PyObject *args, PyObject *kw) { return 0; }
 
 static int Conn_traverse(ConnObject *c, visitproc visit, void *arg) {
-  Py_VISIT(Py_TYPE(c));
   Py_VISIT(c->loop);
   Py_VISIT(c->on_open);
   Py_VISIT(c->on_message);
@@ -783,6 +784,8 @@ static int Conn_clear(ConnObject *c) {
 }
 
 static void Conn_dealloc(ConnObject *c) {
+  /* For a Python subclass, subtype_dealloc drops the type's reference
+   * after this returns (the base is static). */
   PyTypeObject *tp = Py_TYPE(c);
   PyObject_GC_UnTrack(c);
   if (c->weakreflist) PyObject_ClearWeakRefs((PyObject *)c);
@@ -795,7 +798,6 @@ static void Conn_dealloc(ConnObject *c) {
   PyMem_Free(c->tls_mem);
   Py_CLEAR(c->loop);
   tp->tp_free((PyObject *)c);
-  if (tp->tp_flags & Py_TPFLAGS_HEAPTYPE) Py_DECREF(tp);
 }
 
 static PyMethodDef Conn_methods[] = {

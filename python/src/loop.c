@@ -59,6 +59,13 @@ int uvwspy_xop_push(LoopObject *L, int kind, ConnObject *c, PyObject *data, int 
   return 0;
 }
 
+void uvwspy_loop_live(LoopObject *L, int delta) {
+  Py_ssize_t before = L->live;
+  L->live += delta;
+  if (before == 0 && L->live > 0) uv_ref((uv_handle_t *)&L->async);
+  else if (before > 0 && L->live == 0) uv_unref((uv_handle_t *)&L->async);
+}
+
 /* ------------------------------------------------------------------ */
 /* asyncio attachment                                                  */
 /* ------------------------------------------------------------------ */
@@ -246,6 +253,8 @@ static PyObject *Loop_get_attached(LoopObject *L, void *c) {
   return r;
 }
 
+static PyObject *Loop_get_live(LoopObject *L, void *c) { return PyLong_FromSsize_t(L->live); }
+
 static PyObject *Loop_get_owner(LoopObject *L, void *c) { return PyLong_FromUnsignedLong(L->owner); }
 
 static PyObject *Loop_get_fd(LoopObject *L, void *c) { return PyLong_FromLong(uv_backend_fd(&L->uv)); }
@@ -355,6 +364,7 @@ static PyGetSetDef Loop_getset[] = {
     {"alive", (getter)Loop_get_alive, NULL,
      "True while servers, connections or requests keep the libuv loop alive.", NULL},
     {"attached", (getter)Loop_get_attached, NULL, "The asyncio loop driving this loop, or None.", NULL},
+    {"live", (getter)Loop_get_live, NULL, "Open connections and servers on this loop.", NULL},
     {"owner", (getter)Loop_get_owner, NULL, "Thread ident of the owning thread.", NULL},
     {"backend_fd", (getter)Loop_get_fd, NULL, "The libuv backend (epoll) fd.", NULL},
     {"backend_timeout", (getter)Loop_get_timeout, NULL, "uv_backend_timeout() in ms.", NULL},

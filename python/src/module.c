@@ -21,6 +21,13 @@ PyObject *uvwspy_make_error(int code, const char *msg) {
 }
 
 PyObject *uvwspy_raise(int code, const char *msg) {
+  char buf[512];
+  if (!msg && code == UVWS_ETLS && *uvws_last_error()) {
+    /* a synchronous TLS failure (certificate or key not loadable): the
+     * engine keeps the details per thread */
+    snprintf(buf, sizeof(buf), "%s: %s", uvws_strerror(code), uvws_last_error());
+    msg = buf;
+  }
   PyObject *e = uvwspy_make_error(code, msg);
   if (e) {
     PyErr_SetObject((PyObject *)Py_TYPE(e), e);
@@ -211,7 +218,7 @@ PyMODINIT_FUNC PyInit__uvws(void) {
   if (!codes) goto fail;
 #define XX(name, val, msg)                                            \
   {                                                                   \
-    PyObject *k = PyLong_FromLong(val), *v = PyUnicode_FromString("E" #name); \
+    PyObject *k = PyLong_FromLong(val), *v = PyUnicode_FromString(#name); \
     if (!k || !v || PyDict_SetItem(codes, k, v) < 0) {                \
       Py_XDECREF(k);                                                  \
       Py_XDECREF(v);                                                  \

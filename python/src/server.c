@@ -144,6 +144,7 @@ static void srv_open(uvws_t *ws, const uvws_http_t *http) {
   }
   Py_INCREF(s->loop);
   c->loop = s->loop;
+  uvwspy_loop_live(c->loop, 1);
   c->state = UVWS_OPEN;
   uvws_set_data(ws, c); /* the engine's reference, dropped in on_close */
   uvwspy_conn_opened(c, ws);
@@ -218,6 +219,7 @@ static void srv_closed(uvws_server_t *srv) {
   Py_CLEAR(s->on_open);
   Py_CLEAR(s->on_upgrade);
   Py_CLEAR(s->on_closed);
+  uvwspy_loop_live(s->loop, -1);
   Py_DECREF(s); /* the engine's reference */
 }
 
@@ -314,6 +316,7 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     goto fail;
   }
   s->port = uvws_server_port(s->srv);
+  uvwspy_loop_live(L, 1);
   Py_INCREF(s); /* the engine's reference, dropped once closed */
   uvwspy_kick(L);
   return (PyObject *)s;

@@ -50,6 +50,7 @@ typedef struct LoopObject {
   uv_async_t async;
   uv_mutex_t lock;
   xop_t *ops_head, *ops_tail;
+  Py_ssize_t live;          /* open connections + servers of the engine */
   PyObject *weakreflist;
 } LoopObject;
 
@@ -136,6 +137,10 @@ int uvwspy_loop_is_owner(LoopObject *L);
 /* An engine call was made from outside uv_run: make sure the loop runs
  * soon (flushes corked writes, applies epoll changes). */
 void uvwspy_kick(LoopObject *L);
+/* A connection or server handed to Python starts / stops: while any
+ * exists the libuv loop counts as alive (a paused connection is not an
+ * active handle, yet its timeouts must run). */
+void uvwspy_loop_live(LoopObject *L, int delta);
 /* Queue an operation for the loop thread (from any thread, GIL held). */
 int uvwspy_xop_push(LoopObject *L, int kind, ConnObject *c, PyObject *data,
                     int flags, int code);

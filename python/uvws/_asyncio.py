@@ -400,7 +400,7 @@ class WebSocketServer:
         self._max_queue = max_queue
         self._subprotocols = list(subprotocols) if subprotocols is not None else None
         self._process_request = process_request
-        self.connections: Set[ServerConnection] = set()
+        self._handlers: Set[ServerConnection] = set()
         self._tasks: Set["asyncio.Task[None]"] = set()
         self._closed: "asyncio.Future[None]" = self._aio.create_future()
         hook = self._on_upgrade if (subprotocols is not None or process_request is not None) else None
@@ -431,6 +431,11 @@ class WebSocketServer:
         """(host, port) the server listens on."""
         return (self._srv.host or "0.0.0.0", self._srv.port)
 
+    @property
+    def connections(self) -> Set[ServerConnection]:
+        """The open connections (handlers may still run for closed ones)."""
+        return {ws for ws in self._handlers if ws._c.ready_state == _uvws.OPEN}
+
     def close(self, close_connections: bool = True) -> None:
         """Stop accepting connections and close the open ones with 1001."""
         self._srv.close()
@@ -454,7 +459,7 @@ class WebSocketServer:
 
     def _on_open(self, conn: _uvws.Connection, req: tuple) -> None:
         ws = ServerConnection(conn, self._aio, Request._from_tuple(req), self, self._max_queue)
-        self.connections.add(ws)
+        self._handlers.add(ws)
         task = self._aio.create_task(self._run(ws))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -476,7 +481,7 @@ class WebSocketServer:
             try:
                 await ws.wait_closed()
             finally:
-                self.connections.discard(ws)
+                self._handlers.discard(ws)
 
     def _on_upgrade(self, up: _uvws.Upgrade, req: tuple, protocols: Tuple[str, ...]) -> None:
         request = Request._from_tuple(req)
@@ -526,7 +531,7 @@ class WebSocketServer:
         self._srv.close()
 
     def _terminate_all(self) -> None:
-        for ws in list(self.connections):
+        for ws in list(self._handlers):
             ws._c.terminate()
 
     def __repr__(self) -> str:
