@@ -3,6 +3,7 @@
 #include "e2e_util.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static uv_loop_t *loop;
 
@@ -603,6 +604,120 @@ static void test_ordering(void) {
   EXPECT_INT(O.broadcast_got, 1);
 }
 
+/* ------------------------------------------------------------------ */
+/* The rest of the API: send_owned, foreach, addresses, stream, adopt   */
+/* ------------------------------------------------------------------ */
+
+typedef struct {
+  uvws_server_t *server;
+  int released, foreach_seen, got, adopted_open, closes;
+  uv_tcp_t listener, accepted;
+  char head[1024];
+  size_t head_len;
+} misc_t;
+static misc_t M;
+
+static void owned_release(const void *data, void *arg) {
+  EXPECT(arg == &M);
+  M.released++;
+  free((void *)data);
+}
+static int count_each(uvws_t *ws, void *arg) {
+  (void)arg;
+  M.foreach_seen++;
+  EXPECT(uvws_stream(ws) != NULL);
+  struct sockaddr_storage ss;
+  EXPECT_INT(uvws_remote_address(ws, &ss), 0);
+  EXPECT(ss.ss_family == AF_INET);
+  char *big = malloc(100000);
+  memset(big, 'o', 100000);
+  int r = uvws_send_owned(ws, big, 100000, UVWS_BINARY, owned_release, &M);
+  EXPECT(r == UVWS_SEND_OK || r == UVWS_SEND_QUEUED);
+  return 0;
+}
+static void misc_srv_open(uvws_t *ws, const uvws_http_t *req) {
+  (void)req;
+  if (uvws_get_data(ws) == &M) M.adopted_open++;
+  if (uvws_server_connections(M.server) == 2) uvws_server_foreach(M.server, count_each, NULL);
+}
+static void misc_cli_message(uvws_t *ws, const char *d, size_t n, int bin) {
+  (void)d;
+  EXPECT(bin && n == 100000);
+  if (++M.got == 2) uvws_server_close(M.server, NULL);
+  (void)ws;
+}
+static void misc_cli_close(uvws_t *ws, int c, const char *r, size_t n) {
+  (void)ws, (void)r, (void)n;
+  EXPECT_INT(c, 1001);
+  M.closes++;
+}
+static void misc_hook(uvws_server_t *s, uvws_upgrade_t *up, const uvws_http_t *req) {
+  (void)s;
+  /* The adopted connection is recognised by its path. */
+  int adopted = req->path_len == 8 && !memcmp(req->path, "/adopted", 8);
+  uvws_upgrade_accept(up, NULL, NULL, 0, adopted ? &M : NULL);
+}
+static void misc_alloc(uv_handle_t *h, size_t s, uv_buf_t *b) {
+  (void)h, (void)s;
+  *b = uv_buf_init(M.head + M.head_len, (unsigned)(sizeof(M.head) - M.head_len));
+}
+static void misc_accepted_closed(uv_handle_t *h) { (void)h; }
+static void misc_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  (void)b;
+  if (n <= 0) return;
+  M.head_len += (size_t)n;
+  if (!strstr(M.head, "\r\n\r\n")) return;
+  /* Hand the socket and what was read of it to the WebSocket server, as
+   * Node's handleUpgrade does. */
+  uv_read_stop(s);
+  uv_os_fd_t fd;
+  EXPECT_INT(uv_fileno((uv_handle_t *)s, &fd), 0);
+  int copy = dup(fd);
+  EXPECT_INT(uvws_server_adopt(M.server, copy, M.head, M.head_len), 0);
+  uv_close((uv_handle_t *)s, misc_accepted_closed);
+  uv_close((uv_handle_t *)&M.listener, NULL);
+}
+static void misc_conn(uv_stream_t *l, int status) {
+  (void)status;
+  uv_tcp_init(loop, &M.accepted);
+  uv_accept(l, (uv_stream_t *)&M.accepted);
+  uv_read_start((uv_stream_t *)&M.accepted, misc_alloc, misc_read);
+}
+
+static void test_misc_api(void) {
+  memset(&M, 0, sizeof(M));
+  uvws_callbacks_t scb = {0}, ccb = {0};
+  scb.on_open = misc_srv_open;
+  ccb.on_message = misc_cli_message;
+  ccb.on_close = misc_cli_close;
+  M.server = e2e_server(loop, "127.0.0.1", NULL, &scb, misc_hook, NULL);
+  struct sockaddr_storage ss;
+  EXPECT_INT(uvws_server_address(M.server, &ss), 0);
+  EXPECT_INT(ntohs(((struct sockaddr_in *)&ss)->sin_port), uvws_server_port(M.server));
+  uvws_server_set_data(M.server, &M);
+  EXPECT(uvws_server_get_data(M.server) == &M);
+  /* A plain TCP listener that hands its connection over. */
+  uv_tcp_init(loop, &M.listener);
+  struct sockaddr_in a;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  uv_tcp_bind(&M.listener, (struct sockaddr *)&a, 0);
+  uv_listen((uv_stream_t *)&M.listener, 8, misc_conn);
+  int len = sizeof(ss);
+  uv_tcp_getsockname(&M.listener, (struct sockaddr *)&ss, &len);
+  char url[128];
+  e2e_url(url, sizeof(url), "127.0.0.1", ntohs(((struct sockaddr_in *)&ss)->sin_port), "/adopted");
+  uvws_t *ws;
+  EXPECT_INT(uvws_connect(loop, url, NULL, &ccb, NULL, &ws), 0);
+  e2e_url(url, sizeof(url), "127.0.0.1", uvws_server_port(M.server), "/direct");
+  EXPECT_INT(uvws_connect(loop, url, NULL, &ccb, NULL, &ws), 0);
+  EXPECT_INT(e2e_run(loop, 10000), 0);
+  EXPECT_INT(M.adopted_open, 1);
+  EXPECT_INT(M.foreach_seen, 2);
+  EXPECT_INT(M.released, 2);
+  EXPECT_INT(M.got, 2);
+  EXPECT_INT(M.closes, 2);
+}
+
 int main(void) {
   loop = uv_default_loop();
   test_echo("127.0.0.1");
@@ -616,6 +731,7 @@ int main(void) {
   test_backpressure(1);
   test_backpressure(2);
   test_ordering();
+  test_misc_api();
   EXPECT_INT(uv_loop_close(loop), 0);
   return e2e_report("e2e");
 }
