@@ -1,0 +1,66 @@
+'use strict';
+
+// The conformance runner (tests/conformance, Autobahn|Testsuite groups 1-7
+// and 10 re-implemented) against examples/node/echo_server.js: every case must
+// be OK (INFORMATIONAL cases only inform).
+
+const { it } = require('node:test');
+const assert = require('node:assert');
+const path = require('path');
+const fs = require('fs');
+const os = require('os');
+const { spawn } = require('child_process');
+const { ROOT, once } = require('./helpers');
+
+const RUNNER = path.join(ROOT, 'tests', 'conformance', 'runner.py');
+
+function python() {
+  const venv = path.join(ROOT, '.venv', 'bin', 'python');
+  return fs.existsSync(venv) ? venv : 'python3';
+}
+
+it('conformance groups 1-7 and 10 against the Node echo server: all OK', { timeout: 300000 }, async (t) => {
+  if (!fs.existsSync(RUNNER)) {
+    t.skip('tests/conformance/runner.py is not there');
+    return;
+  }
+  const server = spawn(process.execPath, [path.join(ROOT, 'examples', 'node', 'echo_server.js'), '--port', '0', '--host', '127.0.0.1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'uvws-conf-')), 'report.json');
+  try {
+    const [line] = await once(server.stdout, 'data', 10000);
+    const port = /listening on (\d+)/.exec(line.toString())[1];
+    const r = await new Promise((resolve) => {
+      const p = spawn(python(), [RUNNER, 'client', '--url', `ws://127.0.0.1:${port}/`, '--cases', '1-7,10', '--report', report], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      const timer = setTimeout(() => p.kill('SIGKILL'), 280000);
+      p.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+    assert.ok(fs.existsSync(report), `no report:\n${r.out}`);
+    const rep = JSON.parse(fs.readFileSync(report, 'utf8'));
+    const bad = rep.cases.filter((c) => c.verdict !== 'OK' && c.verdict !== 'INFORMATIONAL');
+    assert.deepStrictEqual(
+      bad.map((c) => `${c.id} ${c.verdict}: ${c.result}`),
+      [],
+      `cases not OK:\n${r.out}`,
+    );
+    assert.ok(rep.cases.length > 200, `only ${rep.cases.length} cases ran`);
+    for (const g of ['1', '2', '3', '4', '5', '6', '7', '10']) {
+      assert.ok(rep.cases.some((c) => c.id.split('.')[0] === g), `group ${g} ran`);
+    }
+    assert.strictEqual(r.code, 0, r.out);
+  } finally {
+    server.kill('SIGTERM');
+    await once(server, 'exit', 5000).catch(() => server.kill('SIGKILL'));
+    fs.rmSync(path.dirname(report), { recursive: true, force: true });
+  }
+});
+

@@ -1,0 +1,84 @@
+// Compiled by types.test.js with `tsc --strict`: the ws-style API as users
+// write it against uvws, plus lines that must not compile (@ts-expect-error).
+import WebSocket = require('uvws');
+import * as http from 'http';
+
+const { WebSocketServer } = WebSocket;
+
+const wss = new WebSocketServer({
+  port: 0,
+  host: '127.0.0.1',
+  path: '/chat',
+  maxPayload: 1 << 20,
+  backlog: 128,
+  clientTracking: true,
+  verifyClient: (info, cb) => cb(info.origin === 'https://ok.test', 401, 'no', { 'X-Why': 'origin' }),
+  handleProtocols: (protocols: Set<string>) => (protocols.has('chat') ? 'chat' : false),
+});
+
+wss.on('listening', () => {
+  const addr = wss.address();
+  if (addr && typeof addr === 'object') console.log(addr.port.toFixed(0));
+});
+wss.on('headers', (headers: string[]) => headers.push('X-Extra: 1'));
+wss.on('connection', (ws, req) => {
+  const ip: string | undefined = req.socket.remoteAddress;
+  const url: string | undefined = req.url;
+  console.log(ip, url, req.headers['user-agent']);
+  ws.binaryType = 'arraybuffer';
+  ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+    ws.send(data, { binary: isBinary }, (err) => {
+      if (err) console.error(err.message);
+    });
+  });
+  ws.on('close', (code: number, reason: Buffer) => console.log(code, reason.toString()));
+  ws.on('ping', (data: Buffer) => ws.pong(data));
+  ws.ping('hi', false, (err) => console.log(err));
+  const n: number = ws.bufferedAmount;
+  if (ws.readyState === WebSocket.OPEN && n < 1024) ws.send('x');
+  ws.pause();
+  ws.resume();
+  ws.close(1000, 'bye');
+  ws.terminate();
+});
+const count: number = wss.broadcast('to everyone');
+console.log(count, wss.clients.size);
+wss.close((err?: Error) => console.log(err));
+
+const client = new WebSocket('ws://127.0.0.1:1/chat', ['chat'], {
+  headers: { Authorization: 'Bearer x' },
+  handshakeTimeout: 1000,
+  maxPayload: 1024,
+  ca: Buffer.from(''),
+  rejectUnauthorized: true,
+});
+client.onopen = (ev: WebSocket.Event) => console.log(ev.type);
+client.onmessage = (ev: WebSocket.MessageEvent) => console.log(ev.data);
+client.onclose = (ev: WebSocket.CloseEvent) => console.log(ev.code, ev.reason, ev.wasClean);
+client.onerror = (ev: WebSocket.ErrorEvent) => console.log(ev.message);
+client.addEventListener('message', (ev) => console.log(ev.data), { once: true });
+client.on('upgrade', (res) => console.log(res.headers));
+client.on('unexpected-response', (_req, res) => console.log(res.statusCode));
+client.on('error', (err: Error) => console.log(err.message));
+const proto: string = client.protocol;
+const url: string = client.url;
+console.log(proto, url, client.isPaused, client.extensions);
+
+const noServer = new WebSocket.WebSocketServer({ noServer: true });
+const server = http.createServer();
+server.on('upgrade', (req, socket, head) => {
+  noServer.handleUpgrade(req, socket, head, (ws, request) => noServer.emit('connection', ws, request));
+});
+const stream = WebSocket.createWebSocketStream(client, { encoding: 'utf8' });
+stream.on('data', (d: string) => console.log(d));
+
+// @ts-expect-error binaryType is a union of known strings
+client.binaryType = 'text';
+// @ts-expect-error readyState is read-only
+client.readyState = 1;
+// @ts-expect-error perMessageDeflate cannot be enabled
+new WebSocketServer({ port: 0, perMessageDeflate: true });
+// @ts-expect-error send() needs data
+client.send();
+// @ts-expect-error close() takes a callback, not a number
+wss.close(42);
