@@ -11,6 +11,7 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev valgrind
   libwebsockets-dev
   python3-venv
+  chromium
 )
 
 missing=()
