@@ -165,7 +165,7 @@ class Connection:
             raise TypeError("data is a dict-like object")
         if hasattr(message, "__aiter__"):
             prev: Any = None
-            async for item in message:  # type: ignore[union-attr]
+            async for item in message:
                 if prev is not None:
                     await self._send_frame(prev, binary, False)
                 prev = item
@@ -353,7 +353,7 @@ class ClientConnection(Connection):
         self._opened: "asyncio.Future[None]" = aio.create_future()
         conn._on_open = self._on_open
 
-    def _on_open(self, http: tuple) -> None:
+    def _on_open(self, http: Tuple[Any, ...]) -> None:
         self.response = Response._from_tuple(http)
         if not self._opened.done():
             self._opened.set_result(None)
@@ -376,7 +376,7 @@ class ClientConnection(Connection):
     @property
     def url(self) -> str:
         """The URL connected to."""
-        return self._c.url
+        return self._c.url or ""
 
     def __repr__(self) -> str:
         return f"<uvws.ClientConnection {self.url} {self.state.name}>"
@@ -457,7 +457,7 @@ class WebSocketServer:
         self.close()
         await self.wait_closed()
 
-    def _on_open(self, conn: _uvws.Connection, req: tuple) -> None:
+    def _on_open(self, conn: _uvws.Connection, req: Tuple[Any, ...]) -> None:
         ws = ServerConnection(conn, self._aio, Request._from_tuple(req), self, self._max_queue)
         self._handlers.add(ws)
         task = self._aio.create_task(self._run(ws))
@@ -483,7 +483,7 @@ class WebSocketServer:
             finally:
                 self._handlers.discard(ws)
 
-    def _on_upgrade(self, up: _uvws.Upgrade, req: tuple, protocols: Tuple[str, ...]) -> None:
+    def _on_upgrade(self, up: _uvws.Upgrade, req: Tuple[Any, ...], protocols: Tuple[str, ...]) -> None:
         request = Request._from_tuple(req)
         if self._process_request is not None:
             verdict = self._process_request(request)
@@ -582,7 +582,7 @@ class serve:
         compression: Optional[str] = None,
     ) -> None:
         self._args = (handler, host, port or 0)
-        self._kw = dict(path=path, subprotocols=subprotocols, process_request=process_request, max_size=max_size, max_queue=max_queue, ping_interval=ping_interval, ping_timeout=ping_timeout, close_timeout=close_timeout, open_timeout=open_timeout, tls=tls if tls is not None else ssl, max_connections=max_connections, backlog=backlog, ipv6_only=ipv6_only)
+        self._kw: Dict[str, Any] = dict(path=path, subprotocols=subprotocols, process_request=process_request, max_size=max_size, max_queue=max_queue, ping_interval=ping_interval, ping_timeout=ping_timeout, close_timeout=close_timeout, open_timeout=open_timeout, tls=tls if tls is not None else ssl, max_connections=max_connections, backlog=backlog, ipv6_only=ipv6_only)
         self._server: Optional[WebSocketServer] = None
 
     async def _create(self) -> WebSocketServer:
@@ -637,7 +637,7 @@ class connect:
         compression: Optional[str] = None,
     ) -> None:
         self._uri = uri
-        self._kw = dict(
+        self._kw: Dict[str, Any] = dict(
             protocols=list(subprotocols) if subprotocols else None,
             headers=_headers(additional_headers if additional_headers is not None else extra_headers),
             origin=origin,

@@ -185,6 +185,7 @@ def make_error(code: int, message: str) -> BaseException:
     cls = _BY_NAME.get(name, WebSocketError)
     if cls is ValueError:
         return ValueError(message)
+    exc: BaseException
     if cls is MemoryError:
         return MemoryError(message)
     if cls is InvalidStatus:
@@ -193,4 +194,5 @@ def make_error(code: int, message: str) -> BaseException:
         if tail.isdigit():
             status = int(tail)
         return InvalidStatus(message, code, status)
-    return cls(message, code)
+    exc = cls(message, code)
+    return exc

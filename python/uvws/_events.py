@@ -97,7 +97,7 @@ class EventEmitter:
             raise TypeError("listener must be callable")
         ev = self._events
         if ev is None:
-            ev = self._events = {}
+            ev = self._events = {}  # type: ignore[misc]
         ev.setdefault(event, []).append(listener)
         self._listeners_changed(event)
         return self
@@ -293,7 +293,7 @@ class WebSocket(EventEmitter, _uvws.Connection):
         else:
             setattr(self, slot, functools.partial(self.emit, event))
 
-    def _c_open(self, http: tuple) -> None:
+    def _c_open(self, http: Tuple[Any, ...]) -> None:
         self._response = Response._from_tuple(http)
         self.emit("upgrade", self._response)
         self.emit("open")
@@ -318,7 +318,7 @@ class WebSocket(EventEmitter, _uvws.Connection):
 
     # -- API -------------------------------------------------------------
 
-    def close(self, code: Optional[int] = None, reason: Union[str, bytes] = "") -> None:  # type: ignore[override]
+    def close(self, code: Optional[int] = None, reason: Union[str, bytes] = "") -> None:
         """Start the closing handshake. Without `code` the close frame has no
         status code (the peer sees 1005), unless a `reason` is given (then
         1000). ``'close'`` follows when the peer answers or after
@@ -339,7 +339,7 @@ class WebSocket(EventEmitter, _uvws.Connection):
         return self._request
 
     @property
-    def response(self) -> Optional[Response]:  # type: ignore[override]
+    def response(self) -> Optional[Response]:
         """Client side: the server's 101 response, once open."""
         return self._response
 
@@ -409,7 +409,7 @@ class Server(EventEmitter):
         hook = self._on_upgrade if (verify_client is not None or handle_protocols is not None) else None
         self._srv = _uvws.Server(
             L,
-            self._on_open,
+            self._on_open,  # type: ignore[arg-type]
             host=host,
             port=port,
             path=path,
@@ -459,7 +459,7 @@ class Server(EventEmitter):
 
     # -- engine adapters -------------------------------------------------
 
-    def _on_open(self, ws: WebSocket, req: tuple) -> None:
+    def _on_open(self, ws: WebSocket, req: Tuple[Any, ...]) -> None:
         request = Request._from_tuple(req)
         ws._request = request
         ws._server = self
@@ -469,7 +469,7 @@ class Server(EventEmitter):
         if not self.emit("connection", ws, request):
             _loop.logger.debug("server %r: connection without a 'connection' listener", self)
 
-    def _on_upgrade(self, up: _uvws.Upgrade, req: tuple, protocols: Tuple[str, ...]) -> None:
+    def _on_upgrade(self, up: _uvws.Upgrade, req: Tuple[Any, ...], protocols: Tuple[str, ...]) -> None:
         request = Request._from_tuple(req)
         if self._verify is None:
             self._decide(up, request, protocols, True)

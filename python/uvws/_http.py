@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union, overload
 
 __all__ = ["Headers", "Request", "Response"]
 
@@ -22,11 +22,11 @@ class Headers:
 
     def __init__(self, items: Sequence[Tuple[str, str]] = ()) -> None:
         self._items: Tuple[Tuple[str, str], ...] = tuple(items)
-        self._index: Optional[dict] = None
+        self._index: Optional[Dict[str, List[str]]] = None
 
-    def _idx(self) -> dict:
+    def _idx(self) -> Dict[str, List[str]]:
         if self._index is None:
-            idx: dict = {}
+            idx: Dict[str, List[str]] = {}
             for name, value in self._items:
                 idx.setdefault(name.lower(), []).append(value)
             self._index = idx
@@ -36,7 +36,8 @@ class Headers:
         values = self._idx().get(name.lower())
         if not values:
             raise KeyError(name)
-        return values[0]
+        value: str = values[0]
+        return value
 
     @overload
     def get(self, name: str) -> Optional[str]: ...
@@ -90,7 +91,7 @@ class Request:
         self.remote_address = remote_address
 
     @classmethod
-    def _from_tuple(cls, t: tuple) -> "Request":
+    def _from_tuple(cls, t: Tuple[Any, ...]) -> "Request":
         status, path, query, headers, ip, port = t
         return cls(path or "/", query, Headers(headers), (ip, port) if ip is not None else None)
 
@@ -113,7 +114,7 @@ class Response:
         self.headers = headers
 
     @classmethod
-    def _from_tuple(cls, t: tuple) -> "Response":
+    def _from_tuple(cls, t: Tuple[Any, ...]) -> "Response":
         return cls(t[0], Headers(t[3]))
 
     def __repr__(self) -> str:

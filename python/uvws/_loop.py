@@ -16,7 +16,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Any, Callable, Optional, Set
+from typing import Any, Callable, Dict, Optional, Set
 
 from . import _uvws
 from ._errors import make_error
@@ -29,7 +29,7 @@ logger = logging.getLogger("uvws")
 class _State(threading.local):
     def __init__(self) -> None:
         self.loop: Optional[_uvws.Loop] = None
-        self.stop_future: Optional[asyncio.Future] = None
+        self.stop_future: Optional["asyncio.Future[None]"] = None
         self.aio: Optional[asyncio.AbstractEventLoop] = None
         # Servers and client connections of this thread that are not closed
         # yet: what a graceful stop (Ctrl-C, SIGTERM, stop()) has to close.
@@ -144,7 +144,7 @@ def stop() -> None:
         pass
 
 
-_STOP: dict = {}
+_STOP: Dict[str, Any] = {}
 
 
 async def _run_main(shutdown_timeout: float, handle_signals: bool) -> None:

@@ -191,7 +191,8 @@ class TLSContext:
         o.minimum_version = self.minimum_version
         o.server_hostname = self.server_hostname
         if self.server_side:
-            o.verify_client = {ssl.CERT_NONE: False, ssl.CERT_OPTIONAL: True, ssl.CERT_REQUIRED: "require"}[self.verify_mode]
+            modes: Dict[Any, Union[bool, str]] = {ssl.CERT_NONE: False, ssl.CERT_OPTIONAL: True, ssl.CERT_REQUIRED: "require"}
+            o.verify_client = modes[self.verify_mode]
         else:
             o.verify = self.verify_mode != ssl.CERT_NONE
             if o.verify and not self.check_hostname:
