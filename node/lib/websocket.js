@@ -604,7 +604,13 @@ function onOpen(protocol) {
   if (server !== null) server._onOpen(this);
 }
 
-function onMessage(data, isBinary) {
+let slab = null; // the addon's current slab of small messages
+
+function onMessage(data, length, isBinary, newSlab) {
+  if (length >= 0) {
+    if (newSlab !== undefined) slab = newSlab;
+    data = Buffer.from(slab, data, length);
+  }
   if (isBinary) {
     const type = this._binaryType;
     if (type === 'nodebuffer') {

@@ -53,6 +53,12 @@ const char* const kFnNames[FN_COUNT] = {
 // (uvws_send_owned, holding a reference to the JS memory until written).
 constexpr size_t kOwnedMin = 64 * 1024;
 constexpr size_t kScratch = 64 * 1024;
+// Messages up to kSlabMax bytes are copied into a shared slab (an ArrayBuffer
+// of kSlabSize bytes) and handed to JavaScript as (offset, length): JavaScript
+// makes a Buffer view of the slab, so a small message costs no ArrayBuffer of
+// its own (as Node's own pooled Buffers). A slab is never written twice.
+constexpr size_t kSlabSize = 64 * 1024;
+constexpr size_t kSlabMax = 4 * 1024;
 
 struct Conn;
 struct Server;
@@ -64,6 +70,9 @@ struct Addon {
   bool alive = true;  // false once the environment is being torn down
   bool initialized = false;
   std::vector<char> scratch;  // UTF-8 of strings being sent
+  napi_ref slab = nullptr;    // the current slab (see kSlabSize)
+  char* slab_data = nullptr;
+  size_t slab_used = kSlabSize;
   Conn* conns = nullptr;      // attached connections
   Server* servers = nullptr;  // running servers
   napi_async_cleanup_hook_handle cleanup = nullptr;
@@ -260,15 +269,39 @@ void on_open(uvws_t* ws, const uvws_http_t* http) {
   call_js(c->a, js_self(env, c->self), FN_OPEN, 1, argv);
 }
 
+// onMessage(dataOrOffset, length, isBinary, newSlab): a large message comes
+// as its own Buffer (length -1); a small one as an offset into the current
+// slab, with the slab itself when it is a new one.
 void on_message(uvws_t* ws, const char* data, size_t len, int is_binary) {
   Conn* c = live_conn(ws);
   if (!c) return;
-  napi_env env = c->a->env;
+  Addon* a = c->a;
+  napi_env env = a->env;
   Scope scope(env);
-  napi_value argv[2];
-  argv[0] = js_buf(env, data, len);
-  napi_get_boolean(env, is_binary != 0, &argv[1]);
-  call_js(c->a, js_self(env, c->self), FN_MESSAGE, 2, argv);
+  napi_value argv[4];
+  napi_get_boolean(env, is_binary != 0, &argv[2]);
+  napi_get_undefined(env, &argv[3]);
+  if (len <= kSlabMax) {
+    size_t need = (len + 7) & ~(size_t)7;
+    if (a->slab_used + need > kSlabSize) {
+      void* p = nullptr;
+      napi_value ab;
+      napi_create_arraybuffer(env, kSlabSize, &p, &ab);
+      if (a->slab) napi_delete_reference(env, a->slab);
+      napi_create_reference(env, ab, 1, &a->slab);
+      a->slab_data = static_cast<char*>(p);
+      a->slab_used = 0;
+      argv[3] = ab;
+    }
+    memcpy(a->slab_data + a->slab_used, data, len);
+    argv[0] = js_int(env, (int64_t)a->slab_used);
+    argv[1] = js_int(env, (int64_t)len);
+    a->slab_used += need;
+  } else {
+    argv[0] = js_buf(env, data, len);
+    argv[1] = js_int(env, -1);
+  }
+  call_js(a, js_self(env, c->self), FN_MESSAGE, 4, argv);
 }
 
 void on_control(uvws_t* ws, const char* data, size_t len, Fn which) {
