@@ -17,7 +17,7 @@ PEERS="$ROOT/bench/peers"
 PY="$ROOT/.venv/bin/python"
 RESULTS="$ROOT/bench/results"
 
-ALL_SERVERS="uvws lws lws4k lws-uv ws websockets websockets-uvloop picows picows-uvloop aiohttp aiohttp-uvloop raw"
+ALL_SERVERS="uvws uvws-node lws lws4k lws-uv ws websockets websockets-uvloop picows picows-uvloop aiohttp aiohttp-uvloop raw"
 SERVERS="uvws,lws,lws4k,ws,websockets,websockets-uvloop,picows-uvloop,aiohttp,raw"
 SCENARIOS="100x16,10x64k,1x16,1000x16,100x1k"
 DURATION=5
@@ -126,6 +126,12 @@ server_def() {
     uvws)
         CMD=("$UVWS_BIN" --host 127.0.0.1 --port 0 --max-payload 67108864)
         [ -x "$UVWS_BIN" ] || SKIP="$UVWS_BIN not built yet (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" ;;
+    uvws-node)
+        # The Node package's echo server (examples/node/echo_server.js): the
+        # engine on Node's loop, messages through the ws-compatible JS API.
+        CMD=(node "$ROOT/examples/node/echo_server.js" --host 127.0.0.1 --port 0 --max-payload 67108864)
+        command -v node >/dev/null || SKIP="node not installed"
+        [ -z "$SKIP" ] && [ ! -f "$ROOT/node/build/uvws.node" ] && SKIP="node/build/uvws.node not built (npm install at the repo root)" ;;
     lws)    CMD=("$BIN/lws_echo" --port 0) ;;
     lws4k)  CMD=("$BIN/lws_echo" --port 0 --rx-buffer 4096) ;;
     lws-uv) CMD=("$BIN/lws_echo" --port 0 --loop uv) ;;
