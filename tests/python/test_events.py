@@ -612,3 +612,30 @@ def test_ws_api_inside_asyncio():
         await done
 
     arun(main())
+
+
+def test_system_exit_in_callback_stops_the_loop(tmp_path):
+    """SystemExit / KeyboardInterrupt raised by a callback are not swallowed:
+    they stop the loop and propagate (here: the process exits with 3)."""
+    import subprocess
+    import sys
+
+    from conftest import example_env
+
+    script = tmp_path / "exit.py"
+    script.write_text(
+        "import uvws\n"
+        "server = uvws.Server(port=0, host='127.0.0.1')\n"
+        "def on_connection(ws, req):\n"
+        "    def on_message(d, b):\n"
+        "        raise SystemExit(3)\n"
+        "    ws.on('message', on_message)\n"
+        "server.on('connection', on_connection)\n"
+        "c = uvws.WebSocket(f'ws://127.0.0.1:{server.port}/')\n"
+        "c.on('open', lambda: c.send('bye'))\n"
+        "uvws.run()\n"
+        "print('not reached')\n"
+    )
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30, env=example_env())
+    assert r.returncode == 3, r.stderr
+    assert "not reached" not in r.stdout
