@@ -7,6 +7,7 @@
 // registers with the addon, with the WebSocket as `this`.
 
 const EventEmitter = require('events');
+const { Buffer } = require('buffer');
 const http = require('http');
 const { URL } = require('url');
 const { Readable } = require('stream');
