@@ -53,6 +53,10 @@ section "Conformance (Autobahn groups 1-7, 9 short, 10): C echo server and C cli
 tests/conformance/run_c.sh build
 record "conformance-c" $?
 
+section "Load: 10,000 concurrent connections (ws:// and wss://), server RSS per idle connection"
+bench/conns.sh 10000
+record "load-10k" $?
+
 section "Fuzzing: libFuzzer, 60 s per target (frames, upgrade request, upgrade response)"
 tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
 record "fuzz" $?
