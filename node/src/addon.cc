@@ -283,7 +283,7 @@ void on_message(uvws_t* ws, const char* data, size_t len, int is_binary) {
   napi_get_undefined(env, &argv[3]);
   if (len <= kSlabMax) {
     size_t need = (len + 7) & ~(size_t)7;
-    if (a->slab_used + need > kSlabSize) {
+    if (!a->slab_data || a->slab_used + need > kSlabSize) {
       void* p = nullptr;
       napi_value ab;
       napi_create_arraybuffer(env, kSlabSize, &p, &ab);

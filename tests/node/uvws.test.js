@@ -105,6 +105,20 @@ describe('uvws specifics', () => {
     assert.deepStrictEqual(JSON.parse(out), { got: 'to the worker', code: 1006, exit: 1 });
   });
 
+  it('an empty message as the first message of a process', () => {
+    const out = runNode(`
+      const WebSocket = require('uvws');
+      const wss = new WebSocket.WebSocketServer({ port: 0, host: '127.0.0.1' });
+      wss.on('connection', (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b })));
+      wss.on('listening', () => {
+        const c = new WebSocket('ws://127.0.0.1:' + wss.address().port);
+        c.on('open', () => c.send(''));
+        c.on('message', (d, b) => { console.log(JSON.stringify([d.length, b])); c.close(); wss.close(); });
+      });
+    `);
+    assert.deepStrictEqual(JSON.parse(out), [0, false]);
+  });
+
   it('received Buffers stay intact across slabs and garbage collections', () => {
     const out = runNode(
       `
