@@ -17,7 +17,7 @@ PEERS="$ROOT/bench/peers"
 PY="$ROOT/.venv/bin/python"
 RESULTS="$ROOT/bench/results"
 
-ALL_SERVERS="uvws uvws-node lws lws4k lws-uv ws websockets websockets-uvloop picows picows-uvloop aiohttp aiohttp-uvloop raw"
+ALL_SERVERS="uvws uvws-node uvws-python uvws-python-uvloop uvws-python-cb uvws-python-cb-uvloop lws lws4k lws-uv ws websockets websockets-uvloop picows picows-uvloop aiohttp aiohttp-uvloop raw"
 SERVERS="uvws,lws,lws4k,ws,websockets,websockets-uvloop,picows-uvloop,aiohttp,raw"
 SCENARIOS="100x16,10x64k,1x16,1000x16,100x1k"
 DURATION=5
@@ -132,6 +132,16 @@ server_def() {
         CMD=(node "$ROOT/examples/node/echo_server.js" --host 127.0.0.1 --port 0 --max-payload 67108864)
         command -v node >/dev/null || SKIP="node not installed"
         [ -z "$SKIP" ] && [ ! -f "$ROOT/node/build/uvws.node" ] && SKIP="node/build/uvws.node not built (npm install at the repo root)" ;;
+    uvws-python|uvws-python-uvloop|uvws-python-cb|uvws-python-cb-uvloop)
+        # The Python package's echo server (examples/python/echo_server.py),
+        # installed in .venv with `.venv/bin/pip install .`: the engine on
+        # asyncio's loop (or uvloop). -cb: the echo goes through a Python
+        # lambda instead of handing ws.send to the engine.
+        CMD=("$PY" "$ROOT/examples/python/echo_server.py" --host 127.0.0.1 --port 0 --max-payload 67108864)
+        case $1 in *-cb*) CMD+=(--python-callback) ;; esac
+        case $1 in *-uvloop) CMD+=(--uvloop) ;; esac
+        if [ ! -x "$PY" ]; then SKIP=".venv missing (python3 -m venv .venv)"
+        elif ! "$PY" -c "import uvws" 2>/dev/null; then SKIP="uvws not installed in .venv (.venv/bin/pip install .)"; fi ;;
     lws)    CMD=("$BIN/lws_echo" --port 0) ;;
     lws4k)  CMD=("$BIN/lws_echo" --port 0 --rx-buffer 4096) ;;
     lws-uv) CMD=("$BIN/lws_echo" --port 0 --loop uv) ;;
