@@ -202,7 +202,7 @@ class WebSocketServer extends EventEmitter {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(`options.port should be >= 0 and < 65536. Received ${o.port}.`);
     }
-    const start = (hosts) => {
+    const start = (hosts, sync) => {
       let r;
       let host;
       for (host of hosts) {
@@ -218,6 +218,13 @@ class WebSocketServer extends EventEmitter {
         if (r === E.ENOTSUP && this._tls) {
           unsupported('TLS servers (wss://)', 'this build of the uvws engine has no TLS yet');
         }
+        if (r === E.ETLS) {
+          const err = new Error('uvws: the TLS options were refused (cert, key, ca: PEM text that OpenSSL can load, a key that matches the certificate)');
+          err.code = 'ERR_UVWS_TLS';
+          if (sync) throw err;
+          this.emit('error', err);
+          return;
+        }
         if (r !== binding.errors.EINVAL && binding.errName(r) !== 'EAFNOSUPPORT' && binding.errName(r) !== 'EADDRNOTAVAIL') break;
       }
       if (typeof r === 'number') {
@@ -232,16 +239,16 @@ class WebSocketServer extends EventEmitter {
     };
     const host = o.host;
     if (host === null || host === undefined) {
-      start(['::', '0.0.0.0']);
+      start(['::', '0.0.0.0'], true);
     } else if (net.isIP(host) || host === 'localhost') {
-      start([host === 'localhost' ? '127.0.0.1' : host]);
+      start([host === 'localhost' ? '127.0.0.1' : host], true);
     } else {
       dns.lookup(host, (err, address) => {
         if (err) {
           this.emit('error', err);
           return;
         }
-        if (this._state === RUNNING) start([address]);
+        if (this._state === RUNNING) start([address], false);
       });
     }
   }

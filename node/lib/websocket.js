@@ -488,6 +488,11 @@ function initAsClient(ws, address, protocols, options) {
       unsupported('wss:// URLs (TLS)', 'this build of the uvws engine has no TLS yet');
     }
     if (h === E.EURL) throw new SyntaxError(`Invalid URL: ${address}`);
+    if (h === E.ETLS) {
+      const err = new Error('uvws: the TLS options were refused (ca, cert, key: PEM text that OpenSSL can load)');
+      err.code = 'ERR_UVWS_TLS';
+      throw err;
+    }
     if (h === E.EINVAL) throw new TypeError(`Invalid WebSocket options: ${binding.strerror(h)}`);
     throw new Error(`uvws: cannot connect: ${binding.strerror(h)}`);
   }

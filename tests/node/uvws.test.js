@@ -209,6 +209,13 @@ describe('uvws specifics', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  it('TLS options OpenSSL cannot load throw ERR_UVWS_TLS', () => {
+    assert.throws(() => new WebSocketServer({ port: 0, host: '127.0.0.1', cert: 'garbage', key: 'garbage' }), {
+      code: 'ERR_UVWS_TLS',
+    });
+    assert.throws(() => new WebSocket('wss://127.0.0.1:1/', { ca: 'not a certificate' }), { code: 'ERR_UVWS_TLS' });
+  });
+
   it('mutual TLS: a server with requestCert accepts a client certificate from its CA', async () => {
     const { ca, cert, key, clientCert, clientKey } = pki();
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', cert, key, ca, requestCert: true });
