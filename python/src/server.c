@@ -498,6 +498,10 @@ static PyObject *Upgrade_accept(UpgradeObject *u, PyObject *args, PyObject *kw) 
     PyErr_SetString(PyExc_RuntimeError, "upgrade already decided");
     return NULL;
   }
+  if (!uvwspy_loop_is_owner(u->server->loop)) {
+    PyErr_SetString(PyExc_RuntimeError, "an upgrade must be decided in the loop's thread");
+    return NULL;
+  }
   const char *proto = NULL;
   if (protocol != Py_None) {
     if (!PyUnicode_Check(protocol)) {
@@ -539,6 +543,10 @@ static PyObject *Upgrade_reject(UpgradeObject *u, PyObject *args, PyObject *kw) 
     PyErr_SetString(PyExc_RuntimeError, "upgrade already decided");
     return NULL;
   }
+  if (!uvwspy_loop_is_owner(u->server->loop)) {
+    PyErr_SetString(PyExc_RuntimeError, "an upgrade must be decided in the loop's thread");
+    return NULL;
+  }
   const char *bp = NULL;
   Py_ssize_t bl = 0;
   if (body != Py_None) {
@@ -576,8 +584,9 @@ static PyObject *Upgrade_get_aborted(UpgradeObject *u, void *x) {
 static PyObject *Upgrade_get_decided(UpgradeObject *u, void *x) { return PyBool_FromLong(u->up == NULL); }
 
 static void Upgrade_dealloc(UpgradeObject *u) {
-  if (u->up) {
-    /* Nobody decided and nobody can any more. */
+  if (u->up && uvwspy_loop_is_owner(u->server->loop)) {
+    /* Nobody decided and nobody can any more. (Dropped in another thread,
+     * it is left to the handshake timeout.) */
     uvws_upgrade_reject(u->up, 500, NULL, 0, "no decision", 11);
     u->up = NULL;
     if (u->server && !u->server->loop->in_run) uvwspy_kick(u->server->loop);

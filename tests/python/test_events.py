@@ -639,3 +639,39 @@ def test_system_exit_in_callback_stops_the_loop(tmp_path):
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30, env=example_env())
     assert r.returncode == 3, r.stderr
     assert "not reached" not in r.stdout
+
+
+def test_closed_connections_are_collected():
+    """Connections (and their listeners, which usually refer back to them)
+    are freed once closed and dropped; the engine holds them only while open."""
+    import gc
+    import weakref
+
+    refs = []
+
+    async def main():
+        server = uvws.Server(port=0, host="127.0.0.1")
+
+        @server.on("connection")
+        def _(ws, req):
+            refs.append(weakref.ref(ws))
+            ws.on("message", lambda d, b: ws.send(d))  # a cycle through the closure
+
+        for _ in range(3):
+            c = uvws.WebSocket(f"ws://127.0.0.1:{server.port}/")
+            refs.append(weakref.ref(c))
+            got = asyncio.get_running_loop().create_future()
+            c.on("open", lambda c=c: c.send("x"))
+            c.on("message", lambda d, b, c=c, got=got: (got.set_result(d), c.close()))
+            await got
+            await wait_for(lambda: c.closed)
+            del c, got
+        await wait_for(lambda: not server.clients)
+        done = asyncio.get_running_loop().create_future()
+        server.close(lambda: done.set_result(None))
+        await done
+
+    arun(main())
+    gc.collect()
+    assert len(refs) == 6
+    assert all(r() is None for r in refs)
