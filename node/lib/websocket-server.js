@@ -14,7 +14,7 @@ const dns = require('dns');
 const { createHash } = require('crypto');
 
 const binding = require('./binding');
-const { WebSocket, makeHeaders, tlsVersion, pemText } = require('./websocket');
+const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions } = require('./websocket');
 const { unsupported } = require('./unsupported');
 
 const E = binding.errors;
@@ -137,9 +137,10 @@ class WebSocketServer extends EventEmitter {
     ) {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
-    if (options.perMessageDeflate) {
-      unsupported('perMessageDeflate', 'the engine has no permessage-deflate yet; leave it false');
+    if (options.perMessageDeflate && !binding.hasDeflate) {
+      unsupported('perMessageDeflate', 'this build of the uvws engine has no permessage-deflate; leave it false');
     }
+    this._deflate = options.perMessageDeflate ? deflateOptions(options.perMessageDeflate) : null;
     if (options.autoPong === false) unsupported('autoPong: false', 'the engine always answers pings');
     if (options.server && (options.server.addContext || options.server instanceof require('tls').Server)) {
       unsupported('attaching to an https.Server', 'give WebSocketServer the TLS options (cert, key) and a port instead');
@@ -193,6 +194,7 @@ class WebSocketServer extends EventEmitter {
     if (o.maxFragments !== undefined) n.maxFragments = o.maxFragments;
     if (o.handshakeTimeout) n.handshakeTimeout = o.handshakeTimeout;
     if (o.maxConnections) n.maxConnections = o.maxConnections;
+    if (this._deflate) n.deflate = this._deflate;
     return n;
   }
 

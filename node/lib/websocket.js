@@ -30,7 +30,7 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 const kStatusCode = Symbol('status-code');
 const subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 
-const { TEXT, BINARY, MORE, SEND_QUEUED, SEND_DROPPED } = binding;
+const { TEXT, BINARY, MORE, NO_COMPRESS, SEND_QUEUED, SEND_DROPPED } = binding;
 const E = binding.errors;
 
 // Headers the engine writes itself in the upgrade request.
@@ -73,6 +73,29 @@ function byteLengthOf(data) {
   return Buffer.from(data).length;
 }
 
+// ws's perMessageDeflate (true or an object) as the engine's options.
+function deflateOptions(v) {
+  const o = v === true ? {} : v;
+  if (typeof o !== 'object' || o === null) throw new TypeError('perMessageDeflate must be a boolean or an object');
+  const z = o.zlibDeflateOptions || {};
+  const bits = (x, name) => {
+    if (x === undefined || x === true || x === false) return 0;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 8 || x > 15) {
+      throw new RangeError(`Invalid value for parameter "${name}": ${x}`);
+    }
+    return x;
+  };
+  return {
+    serverNoContextTakeover: o.serverNoContextTakeover ? 1 : 0,
+    clientNoContextTakeover: o.clientNoContextTakeover ? 1 : 0,
+    serverMaxWindowBits: bits(o.serverMaxWindowBits, 'server_max_window_bits'),
+    clientMaxWindowBits: bits(o.clientMaxWindowBits, 'client_max_window_bits'),
+    level: Number.isInteger(z.level) && z.level > 0 ? z.level : 0,
+    memLevel: Number.isInteger(z.memLevel) && z.memLevel > 0 ? z.memLevel : 0,
+    threshold: o.threshold === undefined ? 0 : Math.max(1, o.threshold | 0),
+  };
+}
+
 function toArrayBuffer(buf) {
   if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
@@ -105,6 +128,7 @@ class WebSocket extends EventEmitter {
     this._onConnection = null;
     this._failed = false;
     this._statusSeen = false;
+    this._extensions = '';
 
     if (address !== null) {
       this._isServer = false;
@@ -143,7 +167,7 @@ class WebSocket extends EventEmitter {
   }
 
   get extensions() {
-    return '';
+    return this._extensions;
   }
 
   get isPaused() {
@@ -278,6 +302,7 @@ class WebSocket extends EventEmitter {
     if (options !== undefined && options !== null) {
       if (options.binary !== undefined) flags = options.binary ? BINARY : TEXT;
       if (options.fin === false) flags |= MORE;
+      if (options.compress === false) flags |= NO_COMPRESS;
     }
     const r = binding.send(this._h, data, flags);
     if (r < 0) {
@@ -437,8 +462,8 @@ function initAsClient(ws, address, protocols, options) {
   if (isIpcUrl) unsupported('ws+unix: URLs (Unix domain sockets)', 'connect over TCP');
 
   if (opts.followRedirects) unsupported('followRedirects', 'connect to the final URL');
-  if (opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
-    unsupported('perMessageDeflate', 'pass perMessageDeflate: false (uvws does not compress)');
+  if (!binding.hasDeflate && opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
+    unsupported('perMessageDeflate', 'this build of the uvws engine has no permessage-deflate; pass perMessageDeflate: false');
   }
   if (opts.autoPong === false) unsupported('autoPong: false', 'the engine always answers pings');
   for (const k of ['createConnection', 'agent', 'finishRequest', 'socketPath', 'generateMask']) {
@@ -476,6 +501,10 @@ function initAsClient(ws, address, protocols, options) {
   if (opts.closeTimeout) native.closeTimeout = opts.closeTimeout;
   if (opts.maxFragments !== undefined) native.maxFragments = opts.maxFragments;
   if (isSecure) native.tls = clientTls(opts, parsedUrl.hostname);
+  // As ws, a client offers permessage-deflate unless told not to.
+  if (binding.hasDeflate && opts.perMessageDeflate !== false) {
+    native.deflate = deflateOptions(opts.perMessageDeflate === undefined ? true : opts.perMessageDeflate);
+  }
 
   // The engine's URL: no user info (it went into Authorization).
   const url = `${parsedUrl.protocol}//${parsedUrl.host}${parsedUrl.pathname}${parsedUrl.search}`;
@@ -605,6 +634,7 @@ function onOpen(protocol) {
   this._readyState = OPEN;
   this._opened = true;
   this._protocol = protocol;
+  if (binding.hasDeflate) this._extensions = binding.extensions(this._h);
   const server = this._server;
   this.emit('open');
   if (server !== null) server._onOpen(this);
@@ -740,4 +770,5 @@ module.exports = {
   handlers: { onOpen, onMessage, onPing, onPong, onDrain, onError, onClose, onResponse },
   tlsVersion,
   pemText,
+  deflateOptions,
 };

@@ -564,6 +564,25 @@ void read_limits(const Napi::Object& o, uvws_limits_t* l) {
   if (has(o, "closeTimeout")) l->close_timeout_ms = (unsigned)get_int(o, "closeTimeout", 0);
 }
 
+#ifdef UVWS_NODE_DEFLATE
+// permessage-deflate, as ws's perMessageDeflate object (already normalised by
+// the JS layer): serverNoContextTakeover, clientNoContextTakeover,
+// serverMaxWindowBits, clientMaxWindowBits, level, memLevel, threshold.
+bool read_deflate(const Napi::Value& v, uvws_deflate_options_t* d) {
+  if (!v.IsObject()) return false;
+  Napi::Object o = v.As<Napi::Object>();
+  memset(d, 0, sizeof(*d));
+  d->server_no_context_takeover = (int)get_int(o, "serverNoContextTakeover", 0);
+  d->client_no_context_takeover = (int)get_int(o, "clientNoContextTakeover", 0);
+  d->server_max_window_bits = (int)get_int(o, "serverMaxWindowBits", 0);
+  d->client_max_window_bits = (int)get_int(o, "clientMaxWindowBits", 0);
+  d->level = (int)get_int(o, "level", 0);
+  d->mem_level = (int)get_int(o, "memLevel", 0);
+  d->threshold = (size_t)get_int(o, "threshold", 0);
+  return true;
+}
+#endif
+
 // TLS options, all PEM text (the JS layer turns Buffers and arrays into
 // strings): cert, key, ca, verifyClient (0/1/2), insecure, serverName,
 // ciphers, ciphersuites, minVersion (0x0303/0x0304), sni: [{serverName, cert, key}].
@@ -730,6 +749,10 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   read_limits(o, &opts.limits);
   s->tls = read_tls(o.Get("tls"));
   if (s->tls) opts.tls = &s->tls->opts;
+#ifdef UVWS_NODE_DEFLATE
+  uvws_deflate_options_t deflate;  // copied by the engine
+  if (read_deflate(o.Get("deflate"), &deflate)) opts.deflate = &deflate;
+#endif
   uvws_server_t* srv = nullptr;
   int r = uvws_server_start(a->loop, &opts, &kServerCallbacks, on_upgrade, s.get(), &srv);
   if (r < 0) return Napi::Number::New(env, r);
@@ -890,6 +913,10 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   c->a = a;
   c->tls = read_tls(o.Get("tls"));
   if (c->tls) opts.tls = &c->tls->opts;
+#ifdef UVWS_NODE_DEFLATE
+  uvws_deflate_options_t deflate;  // copied by the engine
+  if (read_deflate(o.Get("deflate"), &deflate)) opts.deflate = &deflate;
+#endif
   uvws_t* ws = nullptr;
   int r = uvws_connect(a->loop, url.c_str(), &opts, &kClientCallbacks, c.get(), &ws);
   if (r < 0) return Napi::Number::New(env, r);
@@ -982,6 +1009,18 @@ napi_value Resume(napi_env env, napi_callback_info info) {
   return js_int(env, c && c->ws ? uvws_resume(c->ws) : UVWS_ECLOSED);
 }
 
+// The negotiated extension names, as ws's `extensions` ("" or
+// "permessage-deflate").
+Napi::Value Extensions(const Napi::CallbackInfo& info) {
+  Conn* c = conn_arg(info.Env(), info[0]);
+#ifdef UVWS_NODE_DEFLATE
+  if (c && c->ws && uvws_compressed(c->ws)) return Napi::String::New(info.Env(), "permessage-deflate");
+#else
+  (void)c;
+#endif
+  return Napi::String::New(info.Env(), "");
+}
+
 Napi::Value RemoteAddress(const Napi::CallbackInfo& info) {
   Conn* c = conn_arg(info.Env(), info[0]);
   struct sockaddr_storage ss;
@@ -1052,6 +1091,14 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("pause", Napi::Value(env, Fn(env, "pause", Pause)));
   exports.Set("resume", Napi::Value(env, Fn(env, "resume", Resume)));
   exports.Set("remoteAddress", Napi::Function::New(env, RemoteAddress, "remoteAddress"));
+  exports.Set("extensions", Napi::Function::New(env, Extensions, "extensions"));
+#ifdef UVWS_NODE_DEFLATE
+  exports.Set("hasDeflate", Napi::Boolean::New(env, true));
+  exports.Set("NO_COMPRESS", Napi::Number::New(env, UVWS_NO_COMPRESS));
+#else
+  exports.Set("hasDeflate", Napi::Boolean::New(env, false));
+  exports.Set("NO_COMPRESS", Napi::Number::New(env, 0));
+#endif
   exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
   exports.Set("errName", Napi::Function::New(env, ErrName, "errName"));
   exports.Set("closeCodeIsValid", Napi::Function::New(env, CloseCodeIsValid, "closeCodeIsValid"));

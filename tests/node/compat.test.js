@@ -923,6 +923,52 @@ for (const name of names) {
     });
   });
 
+  const noDeflate = name === 'uvws' && !WS.engineFeatures.permessageDeflate && 'engine without permessage-deflate';
+  describe(`${name}: permessage-deflate`, { skip: noDeflate }, () => {
+    it('negotiated when the server enables it (clients offer it by default)', async () => {
+      const wss = await listen(WS, { perMessageDeflate: { threshold: 0 } });
+      wss.on('connection', (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b })));
+      const port = wss.address().port;
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      const [[sws]] = await Promise.all([once(wss, 'connection'), once(ws, 'open')]);
+      assert.strictEqual(ws.extensions, 'permessage-deflate');
+      assert.strictEqual(sws.extensions, 'permessage-deflate');
+      const text = 'compress me '.repeat(20000);
+      ws.send(text);
+      let [d, b] = await once(ws, 'message');
+      assert.strictEqual(d.toString(), text);
+      assert.strictEqual(b, false);
+      ws.send(Buffer.from([1, 2, 3]), { compress: false });
+      [d, b] = await once(ws, 'message');
+      assert.deepStrictEqual([...d], [1, 2, 3]);
+      assert.strictEqual(b, true);
+      for (let i = 0; i < 50; i++) ws.send(`small ${i}`);
+      const got = [];
+      ws.on('message', (m) => got.push(m.toString()));
+      await until(() => got.length === 50, 5000, '50 messages');
+      assert.strictEqual(got[49], 'small 49');
+      ws.close();
+      await once(ws, 'close');
+      // A client that does not want it.
+      const plain = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+      await once(plain, 'open');
+      assert.strictEqual(plain.extensions, '');
+      plain.close();
+      await once(plain, 'close');
+      await closeServer(wss);
+    });
+
+    it('not negotiated when the server does not enable it', async () => {
+      const wss = await listen(WS);
+      const ws = new WebSocket(`ws://127.0.0.1:${wss.address().port}`);
+      await once(ws, 'open');
+      assert.strictEqual(ws.extensions, '');
+      ws.close();
+      await once(ws, 'close');
+      await closeServer(wss);
+    });
+  });
+
   describe(`${name}: createWebSocketStream`, () => {
     it('wraps a WebSocket in a Duplex', async () => {
       const wss = await listen(WS);

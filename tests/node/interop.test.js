@@ -285,6 +285,42 @@ for (const [sName, cName] of PAIRS) {
     });
   });
 
+  const noDeflate = (sName === 'uvws' || cName === 'uvws') && !impls.uvws().engineFeatures.permessageDeflate;
+  describe(`${sName} server <-> ${cName} client with permessage-deflate`, { skip: noDeflate && 'engine without permessage-deflate' }, () => {
+    for (const [label, opts] of [
+      ['context takeover', {}],
+      ['no context takeover, 10-bit windows', { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 10 }],
+    ]) {
+      it(`compressed messages both ways (${label})`, async () => {
+        const srv = await startServer(S, { perMessageDeflate: { threshold: 0, ...opts } });
+        try {
+          const [ws, sws] = await pair(srv, C);
+          assert.strictEqual(ws.extensions, 'permessage-deflate');
+          assert.strictEqual(sws.extensions, 'permessage-deflate');
+          const text = 'a rather compressible line of text\n'.repeat(50000);
+          ws.send(text);
+          let [d, b] = await once(sws, 'message', 20000);
+          assert.strictEqual(b, false);
+          assert.strictEqual(d.toString(), text);
+          const bin = crypto.randomBytes(300000);
+          sws.send(bin);
+          [d, b] = await once(ws, 'message', 20000);
+          assert.strictEqual(b, true);
+          assert.strictEqual(sha(d), sha(bin));
+          const got = [];
+          sws.on('message', (m) => got.push(m.toString()));
+          for (let i = 0; i < 500; i++) ws.send(`message number ${i} `.repeat(1 + (i % 7)));
+          await until(() => got.length === 500, 10000, '500 messages');
+          for (let i = 0; i < 500; i++) assert.strictEqual(got[i], `message number ${i} `.repeat(1 + (i % 7)));
+          ws.close(1000, 'done');
+          assert.strictEqual((await once(ws, 'close'))[0], 1000);
+        } finally {
+          await srv.close();
+        }
+      });
+    }
+  });
+
   describe(`${sName} server <-> ${cName} client over wss://`, () => {
     let srv;
     before(async () => {
