@@ -101,7 +101,10 @@ enum {
   UVWS_BINARY = 0x2,
   /* More fragments follow: the message stays open and the next send
    * continues it (its type is ignored until a send without UVWS_MORE). */
-  UVWS_MORE = 0x100
+  UVWS_MORE = 0x100,
+  /* Send this message uncompressed even if permessage-deflate is on (as
+   * ws's `compress: false`). */
+  UVWS_NO_COMPRESS = 0x200
 };
 
 /* uvws_send() results (non-negative; errors are negative). */
@@ -220,6 +223,37 @@ typedef struct uvws_limits {
 } uvws_limits_t;
 
 /* ------------------------------------------------------------------ */
+/* permessage-deflate (RFC 7692)                                       */
+/* ------------------------------------------------------------------ */
+
+/* Compression settings; a NULL pointer in the server or client options means
+ * the extension is neither offered nor accepted. Zero fields take defaults. */
+typedef struct uvws_deflate_options {
+  /* Server: always answer with server_no_context_takeover (our compressor
+   * is then reset after every message and can be shared by all
+   * connections of the loop). Client: offer it (ask the server to). */
+  int server_no_context_takeover;
+  /* Server: answer with client_no_context_takeover (the peer resets its
+   * compressor, so our decompressor can be shared). Client: offer it. */
+  int client_no_context_takeover;
+  /* 9-15 (8 is accepted in negotiation; a compressor told 8 sends
+   * uncompressed, since zlib cannot compress with a 256-byte window).
+   * Server: the largest window it will use for compressing (answered as
+   * server_max_window_bits when below 15 or when offered). Client: offered
+   * as server_max_window_bits when below 15. 0 = 15. */
+  int server_max_window_bits;
+  /* Server: the window asked of clients that offer client_max_window_bits.
+   * Client: offered as client_max_window_bits (a bare client_max_window_bits
+   * is always offered). 0 = 15. */
+  int client_max_window_bits;
+  int level;              /* zlib level 1-9; 0 = 6 */
+  int mem_level;          /* zlib memLevel 1-9; 0 = 8 */
+  /* Messages shorter than this are sent uncompressed; 0 = 1024 (as ws).
+   * Set to 1 to compress everything. */
+  size_t threshold;
+} uvws_deflate_options_t;
+
+/* ------------------------------------------------------------------ */
 /* Server                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -269,6 +303,7 @@ typedef struct uvws_server_options {
   unsigned max_connections;  /* beyond it upgrades get 503; 0 = no limit */
   uvws_limits_t limits;
   const uvws_tls_options_t *tls; /* NULL = plain ws:// */
+  const uvws_deflate_options_t *deflate; /* NULL = no compression */
 } uvws_server_options_t;
 
 /* Fill `opts` with the defaults. Always call it before setting fields. */
@@ -373,6 +408,7 @@ typedef struct uvws_client_options {
   uvws_limits_t limits;
   const uvws_tls_options_t *tls;  /* for wss:// (NULL = defaults: verify
                                      against the system trust store) */
+  const uvws_deflate_options_t *deflate; /* offer permessage-deflate */
 } uvws_client_options_t;
 
 /* Fill `opts` with the defaults. */
@@ -443,6 +479,10 @@ UVWS_EXTERN const char *uvws_protocol(const uvws_t *ws);
 /* The peer's address; returns 0 or a UV_E* code. */
 UVWS_EXTERN int uvws_remote_address(const uvws_t *ws,
                                     struct sockaddr_storage *addr);
+/* Non-zero when permessage-deflate was negotiated on `ws`. */
+UVWS_EXTERN int uvws_compressed(const uvws_t *ws);
+/* The negotiated Sec-WebSocket-Extensions value, or "" (NUL-terminated). */
+UVWS_EXTERN const char *uvws_extensions(const uvws_t *ws);
 /* Non-zero for a connection made with uvws_connect(). */
 UVWS_EXTERN int uvws_is_client(const uvws_t *ws);
 /* The underlying libuv stream, e.g. for uv_fileno(); NULL once closed. */

@@ -149,7 +149,19 @@ void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
   size_t proto_len;
   r = uvws_check_response(res, hs->head.llhttp.http_major, hs->head.llhttp.http_minor,
                           hs->key, (const char *const *)hs->protocols,
-                          hs->num_protocols, &proto, &proto_len, &why);
+                          hs->num_protocols, ws->conf->deflate_on, &proto, &proto_len, &why);
+  uvws_pmd_params_t pmd;
+  size_t ext_len = 0;
+  const char *ext = r == 0 ? uvws_http_header(res, "sec-websocket-extensions", &ext_len) : NULL;
+  char ext_copy[256];
+  if (ext) {
+    r = uvws_pmd_client_check(&ws->conf->deflate, ext, ext_len, &pmd, &why);
+    snprintf(ext_copy, sizeof(ext_copy), "%.*s", (int)ext_len, ext);
+    if (r == 0 && uvws__conn_use_deflate(ws, &pmd, ext_copy) < 0) {
+      uvws__conn_abort(ws, UVWS_ENOMEM, NULL);
+      return;
+    }
+  }
   if (r < 0) {
     char msg[128];
     if (r == UVWS_ESTATUS)
@@ -243,8 +255,10 @@ int uvws_connect(uv_loop_t *loop, const char *url,
       return r;
     }
   }
+  char offer[192];
+  size_t offer_len = opts->deflate ? uvws_pmd_client_offer(opts->deflate, offer, sizeof(offer)) : 0;
   hs->request = uvws_build_request(hs->url.host_header, hs->url.path_query, hs->key,
-                                   opts, &hs->request_len);
+                                   opts, offer_len ? offer : NULL, &hs->request_len);
   client_conn_t *cc = calloc(1, sizeof(*cc));
   uvws_loopctx_t *lc = hs->request && cc ? uvws__loopctx_get(loop) : NULL;
   if (!lc) {
@@ -256,6 +270,10 @@ int uvws_connect(uv_loop_t *loop, const char *url,
   uvws_head_init(&hs->head, 1, opts->max_response_bytes, 128);
   if (callbacks) cc->conf.cb = *callbacks;
   cc->conf.limits = opts->limits;
+  if (opts->deflate) {
+    cc->conf.deflate = *opts->deflate;
+    cc->conf.deflate_on = 1;
+  }
   uvws_t *ws = &cc->ws;
   uvws__conn_init(ws, lc, 1, &cc->conf);
   ws->data = data;

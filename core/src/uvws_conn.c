@@ -49,6 +49,10 @@ static void conn_free(uvws_t *ws) {
   uvws__tls_free(ws);
   uvws_proto_free(&ws->proto);
   if (ws->aux) {
+    if (ws->aux->pmd) {
+      uvws_pmd_free(ws->aux->pmd);
+      free(ws->aux->pmd);
+    }
     free(ws->aux->protocol);
     free(ws->aux->close_reason);
     free(ws->aux->err_msg);
@@ -273,26 +277,32 @@ static void free_release(const void *p, void *arg) {
   free((void *)p);
 }
 
+/* As uWebSockets: a connection already holding max_backpressure bytes
+ * takes no more, so memory stays within the limit plus one message.
+ * Returns 0, UVWS_SEND_DROPPED, or UVWS_EBACKPRESSURE (connection closed). */
+static int backpressure_check(uvws_t *ws) {
+  const uvws_limits_t *lim = &ws->conf->limits;
+  if (!lim->max_backpressure || uvws_buffered_amount(ws) < lim->max_backpressure) return 0;
+  if (lim->close_on_backpressure) {
+    uvws__set_error(ws, UVWS_EBACKPRESSURE, "max backpressure reached", 0);
+    /* The queue is full: there is no room to say goodbye politely. */
+    ws->close_code = UVWS_CLOSE_POLICY;
+    close_handle(ws);
+    return UVWS_EBACKPRESSURE;
+  }
+  return UVWS_SEND_DROPPED;
+}
+
 int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
                      const void *data, size_t len,
                      void (*release)(const void *, void *), void *arg) {
   uvws_loopctx_t *lc = ws->lc;
   size_t total = hlen + len;
   const void *orig = data;
-  const uvws_limits_t *lim = &ws->conf->limits;
-
-  /* As uWebSockets: a connection already holding max_backpressure bytes
-   * takes no more, so memory stays within the limit plus one message. */
-  if (lim->max_backpressure && uvws_buffered_amount(ws) >= lim->max_backpressure) {
+  int bp = backpressure_check(ws);
+  if (bp) {
     if (release) release(orig, arg);
-    if (lim->close_on_backpressure) {
-      uvws__set_error(ws, UVWS_EBACKPRESSURE, "max backpressure reached", 0);
-      /* The queue is full: there is no room to say goodbye politely. */
-      ws->close_code = UVWS_CLOSE_POLICY;
-      close_handle(ws);
-      return UVWS_EBACKPRESSURE;
-    }
-    return UVWS_SEND_DROPPED;
+    return bp;
   }
 
   int queued = ws->outq && ws->outq->head;
@@ -379,14 +389,20 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
 }
 
 /* Build and send one frame. */
-static int send_op(uvws_t *ws, unsigned op, int fin, const void *data,
-                   size_t len, void (*release)(const void *, void *),
-                   void *arg) {
+static int send_op_rsv(uvws_t *ws, unsigned op, int fin, unsigned rsv,
+                       const void *data, size_t len,
+                       void (*release)(const void *, void *), void *arg) {
   uint8_t hdr[UVWS_FRAME_MAX_HEADER], key[4];
   int client = (ws->flags & F_CLIENT) != 0;
   if (client) uvws__mask_key(ws->lc, key);
-  size_t hlen = uvws_frame_header(hdr, op, fin, 0, len, client ? key : NULL);
+  size_t hlen = uvws_frame_header(hdr, op, fin, rsv, len, client ? key : NULL);
   return uvws__send_frame(ws, hdr, hlen, data, len, release, arg);
+}
+
+static int send_op(uvws_t *ws, unsigned op, int fin, const void *data,
+                   size_t len, void (*release)(const void *, void *),
+                   void *arg) {
+  return send_op_rsv(ws, op, fin, 0, data, len, release, arg);
 }
 
 int uvws__write_raw(uvws_t *ws, const void *data, size_t len) {
@@ -498,9 +514,40 @@ static void h_fail(void *ctx, int code, int err, const char *why) {
   uvws__shutdown(ws);
 }
 
+static int h_inflate(void *ctx, const uint8_t *in, size_t len, size_t max,
+                     uint8_t **out, size_t *out_len) {
+  uvws_t *ws = ctx;
+  if (!ws->aux || !ws->aux->pmd) return UVWS_EREMOTE;
+  return uvws_pmd_inflate(ws->aux->pmd, in, len, max, out, out_len);
+}
+
 static const uvws_proto_handler_t handler = {
-    h_message, h_ping, h_pong, h_close, h_fail,
+    h_message, h_ping, h_pong, h_close, h_fail, h_inflate,
 };
+
+int uvws__conn_use_deflate(uvws_t *ws, const uvws_pmd_params_t *params,
+                           const char *extensions) {
+  uvws_loopctx_t *lc = ws->lc;
+  uvws_aux_t *a = uvws__aux(ws);
+  if (!a) return UVWS_ENOMEM;
+  if (!lc->pmd && !(lc->pmd = uvws_pmd_shared_new())) return UVWS_ENOMEM;
+  uvws_pmd_t *pmd = malloc(sizeof(*pmd));
+  if (!pmd) return UVWS_ENOMEM;
+  if (uvws_pmd_init(pmd, &ws->conf->deflate, params, !(ws->flags & F_CLIENT), lc->pmd,
+                    extensions) < 0) {
+    free(pmd);
+    return UVWS_ENOMEM;
+  }
+  a->pmd = pmd;
+  ws->proto.rsv_allowed = 0x4;
+  return 0;
+}
+
+int uvws_compressed(const uvws_t *ws) { return ws->aux && ws->aux->pmd; }
+
+const char *uvws_extensions(const uvws_t *ws) {
+  return ws->aux && ws->aux->pmd ? ws->aux->pmd->extensions : "";
+}
 
 void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   uvws_t *ws = h->data;
@@ -658,6 +705,28 @@ static int send_message(uvws_t *ws, const void *data, size_t len, int flags,
   }
   int fin = !(flags & UVWS_MORE);
   unsigned op = ws->tx_op ? UVWS_OP_CONT : (unsigned)type;
+  uvws_pmd_t *pmd = ws->aux ? ws->aux->pmd : NULL;
+  /* Whole messages are compressed; fragmented sends go uncompressed, which
+   * the extension allows message by message. */
+  if (pmd && fin && !ws->tx_op && !(flags & UVWS_NO_COMPRESS) && uvws_pmd_wants(pmd, len)) {
+    uint8_t *z;
+    size_t zlen;
+    /* Decide about backpressure first: a dropped message must not have
+     * entered the compressor's context. */
+    if ((r = backpressure_check(ws))) {
+      if (release) release(data, arg);
+      return r;
+    }
+    r = uvws_pmd_deflate(pmd, data, len, &z, &zlen);
+    if (release) release(data, arg);
+    if (r < 0) {
+      uvws__set_error(ws, r, "compression failed", 0);
+      close_handle(ws);
+      return r;
+    }
+    /* The compressed bytes live in a buffer of the loop: copied as needed. */
+    return send_op_rsv(ws, op, 1, 0x4, z, zlen, NULL, NULL);
+  }
   ws->tx_op = fin ? 0 : (uint8_t)type;
   return send_op(ws, op, fin, data, len, release, arg);
 }

@@ -233,8 +233,9 @@ size_t uvws_build_error(char *out, size_t cap, int status,
 
 char *uvws_build_request(const char *host_header, const char *path_query,
                          const char *key, const uvws_client_options_t *opts,
-                         size_t *len) {
+                         const char *extensions, size_t *len) {
   size_t cap = 256 + strlen(host_header) + strlen(path_query);
+  if (extensions) cap += strlen(extensions) + 32;
   for (size_t i = 0; i < opts->num_headers; i++)
     cap += opts->headers[i].name_len + opts->headers[i].value_len + 4;
   for (size_t i = 0; i < opts->num_protocols; i++) cap += strlen(opts->protocols[i]) + 2;
@@ -257,6 +258,11 @@ char *uvws_build_request(const char *host_header, const char *path_query,
     }
     PUTS("\r\n");
   }
+  if (extensions) {
+    PUTS("Sec-WebSocket-Extensions: ");
+    PUTS(extensions);
+    PUTS("\r\n");
+  }
   if (opts->origin) {
     PUTS("Origin: ");
     PUTS(opts->origin);
@@ -275,8 +281,8 @@ char *uvws_build_request(const char *host_header, const char *path_query,
 int uvws_check_response(const uvws_http_t *res, int http_major,
                         int http_minor, const char *key,
                         const char *const *offered, size_t num_offered,
-                        const char **protocol, size_t *protocol_len,
-                        const char **why) {
+                        int offered_extensions, const char **protocol,
+                        size_t *protocol_len, const char **why) {
   size_t len;
   int dup;
   const char *v;
@@ -329,9 +335,10 @@ int uvws_check_response(const uvws_http_t *res, int http_major,
     *why = "server sent no subprotocol";
     return UVWS_EPROTOCOL;
   }
-  /* No extension is offered yet, so any in the answer is a violation
-   * (RFC 6455 section 4.1, item 5 of the client's checks). */
-  if (uvws_http_header(res, "sec-websocket-extensions", &len)) {
+  /* An extension that was not offered is a violation (RFC 6455 section
+   * 4.1, item 5 of the client's checks); so is a repeated header. */
+  v = find_unique(res, "sec-websocket-extensions", &len, &dup);
+  if (v && (!offered_extensions || dup)) {
     *why = "server sent an extension that was not offered";
     return UVWS_EEXTENSION;
   }

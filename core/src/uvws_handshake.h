@@ -52,16 +52,18 @@ const char *uvws_status_text(int status);
  * in *len), or NULL when out of memory. */
 char *uvws_build_request(const char *host_header, const char *path_query,
                          const char *key, const uvws_client_options_t *opts,
-                         size_t *len);
+                         const char *extensions, size_t *len);
 
 /* Check the server's response against what we sent. Returns 0, or
  * UVWS_ESTATUS / UVWS_EHANDSHAKE / UVWS_EACCEPT / UVWS_EPROTOCOL /
  * UVWS_EEXTENSION with a description in *why. On success *protocol points at
- * the chosen subprotocol (not NUL-terminated, *protocol_len) or is NULL. */
+ * the chosen subprotocol (not NUL-terminated, *protocol_len) or is NULL.
+ * `offered_extensions`: whether Sec-WebSocket-Extensions was sent (if not,
+ * any in the response is an error; if so, the caller checks the value). */
 int uvws_check_response(const uvws_http_t *res, int http_major,
                         int http_minor, const char *key,
                         const char *const *offered, size_t num_offered,
-                        const char **protocol, size_t *protocol_len,
-                        const char **why);
+                        int offered_extensions, const char **protocol,
+                        size_t *protocol_len, const char **why);
 
 #endif

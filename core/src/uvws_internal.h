@@ -8,6 +8,7 @@
 
 #include "uvws.h"
 #include "uvws_http.h"
+#include "uvws_deflate.h"
 #include "uvws_handshake.h"
 #include "uvws_proto.h"
 #include "uvws_tls.h"
@@ -42,6 +43,7 @@ typedef struct uvws_loopctx {
   uint32_t now;              /* ms, updated each tick */
   unsigned rand_pos;
   uint8_t rand[256];         /* masking keys come from here */
+  uvws_pmd_shared_t *pmd;     /* zlib streams shared by connections */
   int handles_open;
   void (*released_cb)(void *arg);
   void *released_arg;
@@ -98,6 +100,8 @@ enum {
 typedef struct uvws_conf {
   uvws_callbacks_t cb;
   uvws_limits_t limits;
+  uvws_deflate_options_t deflate;
+  int deflate_on;                /* permessage-deflate offered/accepted */
 } uvws_conf_t;
 
 /* State most connections never need: kept out of uvws_s so that an idle
@@ -107,6 +111,7 @@ typedef struct uvws_aux {
   char *close_reason;            /* peer's close reason */
   const char *err_static;        /* error to report before on_close */
   char *err_msg;                 /* same, when formatted */
+  uvws_pmd_t *pmd;               /* permessage-deflate, when negotiated */
   int err;
   uint16_t close_reason_len;
 } uvws_aux_t;
@@ -136,6 +141,9 @@ struct uvws_s {
 void uvws__set_last_error(const char *msg);
 
 /* --- conn.c --- */
+/* Turn on permessage-deflate for `ws` with the negotiated parameters. */
+int uvws__conn_use_deflate(uvws_t *ws, const uvws_pmd_params_t *params,
+                           const char *extensions);
 void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
                      const uvws_conf_t *conf);
 /* The connection's uvws_aux_t, allocated on first use (NULL if out of

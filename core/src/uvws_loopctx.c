@@ -117,6 +117,7 @@ static void on_handle_closed(uv_handle_t *h) {
   free(lc->cork);
   free(lc->tls_in);
   free(lc->tls_out);
+  uvws_pmd_shared_free(lc->pmd);
   free(lc);
   if (cb) cb(arg);
 }

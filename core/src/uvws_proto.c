@@ -23,6 +23,7 @@ static void reset_message(uvws_proto_t *p) {
   p->msg_op = 0;
   p->frames = 0;
   p->utf8 = UVWS_UTF8_ACCEPT;
+  p->compressed = 0;
 }
 
 void uvws_proto_free(uvws_proto_t *p) {
@@ -42,7 +43,10 @@ static void fail(uvws_proto_t *p, const uvws_proto_handler_t *h, void *ctx,
 static int check_header(uvws_proto_t *p, const uvws_proto_handler_t *h,
                         void *ctx, size_t avail) {
   uvws_frame_parser_t *fp = &p->fp;
-  if (fp->rsv) {
+  /* RSV1 means "compressed" only on the first frame of a data message, and
+   * only once permessage-deflate is in use (RFC 7692 section 6). */
+  if ((fp->rsv & ~p->rsv_allowed) ||
+      ((fp->rsv & 0x4) && (fp->opcode >= 0x8 || fp->opcode == UVWS_OP_CONT))) {
     fail(p, h, ctx, UVWS_CLOSE_PROTOCOL_ERROR, UVWS_EREMOTE, "reserved bits set");
     return -1;
   }
@@ -83,6 +87,7 @@ static int check_header(uvws_proto_t *p, const uvws_proto_handler_t *h,
     }
     p->msg_op = fp->opcode;
     p->utf8 = UVWS_UTF8_ACCEPT;
+    p->compressed = (fp->rsv & 0x4) != 0;
   }
   /* Checked on the header, so a 1 GiB length is refused before anything is
    * allocated for it. */
@@ -94,8 +99,9 @@ static int check_header(uvws_proto_t *p, const uvws_proto_handler_t *h,
     fail(p, h, ctx, UVWS_CLOSE_TOO_BIG, UVWS_ETOOBIG, "too many fragments");
     return -1;
   }
-  /* A whole unfragmented message in the input: deliver it in place. */
-  p->direct = fp->fin && fp->opcode != UVWS_OP_CONT && fp->length <= avail;
+  /* A whole unfragmented message in the input: deliver it in place. A
+   * compressed one is reassembled first, then inflated as a whole. */
+  p->direct = fp->fin && fp->opcode != UVWS_OP_CONT && fp->length <= avail && !p->compressed;
   if (!p->direct && fp->length) {
     size_t need = p->msg_len + (size_t)fp->length;
     if (need > p->msg_cap) {
@@ -156,6 +162,24 @@ static int on_control_payload(uvws_proto_t *p, const uvws_proto_handler_t *h,
 static int finish_message(uvws_proto_t *p, const uvws_proto_handler_t *h,
                           void *ctx, uint8_t *data, size_t len) {
   int binary = p->msg_op == UVWS_OP_BINARY;
+  if (p->compressed) {
+    uint8_t *out;
+    size_t out_len;
+    int r = h->inflate ? h->inflate(ctx, data, len, p->max_payload, &out, &out_len) : UVWS_EREMOTE;
+    if (r < 0) {
+      if (r == UVWS_ETOOBIG)
+        fail(p, h, ctx, UVWS_CLOSE_TOO_BIG, UVWS_ETOOBIG, "message exceeds max payload");
+      else if (r == UVWS_ENOMEM)
+        fail(p, h, ctx, UVWS_CLOSE_INTERNAL, UVWS_ENOMEM, "out of memory");
+      else
+        fail(p, h, ctx, UVWS_CLOSE_INVALID_PAYLOAD, UVWS_EREMOTE, "invalid compressed data");
+      return 1;
+    }
+    p->compressed = 0;
+    data = out;
+    len = out_len;
+    if (!binary) p->utf8 = uvws_utf8_feed(UVWS_UTF8_ACCEPT, data, len);
+  }
   if (!binary && p->utf8 != UVWS_UTF8_ACCEPT) {
     fail(p, h, ctx, UVWS_CLOSE_INVALID_PAYLOAD, UVWS_EREMOTE, "text message is not UTF-8");
     return 1;
@@ -174,7 +198,7 @@ static int finish_message(uvws_proto_t *p, const uvws_proto_handler_t *h,
 
 static int on_data_payload(uvws_proto_t *p, const uvws_proto_handler_t *h,
                            void *ctx, uint8_t *data, size_t len, int last) {
-  if (p->msg_op == UVWS_OP_TEXT) {
+  if (p->msg_op == UVWS_OP_TEXT && !p->compressed) {
     /* Fail fast: the first invalid byte fails the connection, without
      * waiting for the end of the frame or message. */
     p->utf8 = uvws_utf8_feed(p->utf8, data, len);

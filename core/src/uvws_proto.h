@@ -24,6 +24,11 @@ typedef struct uvws_proto_handler {
   /* The peer broke the protocol: fail the connection with `close_code`.
    * `err` is UVWS_EREMOTE, UVWS_ETOOBIG or UVWS_ENOMEM. No more events. */
   void (*fail)(void *ctx, int close_code, int err, const char *why);
+  /* Decompress a whole message that came with RSV1 (permessage-deflate);
+   * NULL when no extension is in use. Returns 0 with *out / *out_len set,
+   * or UVWS_ETOOBIG (output over `max`), UVWS_EREMOTE, UVWS_ENOMEM. */
+  int (*inflate)(void *ctx, const uint8_t *in, size_t len, size_t max,
+                 uint8_t **out, size_t *out_len);
 } uvws_proto_handler_t;
 
 typedef struct uvws_proto {
@@ -40,6 +45,8 @@ typedef struct uvws_proto {
   uint8_t expect_masked; /* 1 on a server, 0 on a client */
   uint8_t direct;        /* this frame is delivered straight from input */
   uint8_t done;          /* closed or failed: input is ignored */
+  uint8_t rsv_allowed;   /* RSV bits an extension gave meaning (0x4) */
+  uint8_t compressed;    /* the message in progress had RSV1 */
 } uvws_proto_t;
 
 void uvws_proto_init(uvws_proto_t *p, int is_server, size_t max_payload,

@@ -8,6 +8,9 @@
 
 struct uvws_upgrade_s {
   uvws_head_t head;
+  uvws_pmd_params_t pmd;        /* negotiated, when has_pmd */
+  char pmd_response[160];
+  int has_pmd;
   uvws_t *ws;                   /* NULL once the socket is gone */
   uvws_server_t *server;
   uvws_upgrade_info_t info;
@@ -90,6 +93,19 @@ static void do_accept(uvws_upgrade_t *up, const char *protocol,
   size_t cap = 512 + (protocol ? strlen(protocol) : 0);
   for (size_t i = 0; i < num_headers; i++)
     cap += headers[i].name_len + headers[i].value_len + 4;
+  /* The extension answer goes in front of the user's headers. */
+  uvws_header_t all[33];
+  if (up->has_pmd) {
+    if (num_headers > 32) num_headers = 32;
+    all[0].name = "Sec-WebSocket-Extensions";
+    all[0].name_len = 24;
+    all[0].value = up->pmd_response;
+    all[0].value_len = strlen(up->pmd_response);
+    if (num_headers) memcpy(all + 1, headers, num_headers * sizeof(*headers));
+    headers = all;
+    num_headers++;
+    cap += 24 + all[0].value_len + 4;
+  }
   char stackbuf[1024], *buf = cap <= sizeof(stackbuf) ? stackbuf : malloc(cap);
   size_t n = buf ? uvws_build_101(buf, cap, up->info.key, protocol, headers, num_headers) : 0;
   if (n == 0) {
@@ -103,6 +119,10 @@ static void do_accept(uvws_upgrade_t *up, const char *protocol,
   if (buf != stackbuf) free(buf);
   if (r < 0) return;
   ws->flags &= ~F_DECIDING;
+  if (up->has_pmd && uvws__conn_use_deflate(ws, &up->pmd, up->pmd_response) < 0) {
+    uvws__conn_abort(ws, 0, NULL);
+    return;
+  }
   ws->flags |= F_EXPOSED;
   ws->state = UVWS_OPEN;
   s->num_open++;
@@ -151,6 +171,21 @@ static void on_request(uvws_t *ws, uvws_upgrade_t *up, int method_get) {
   if (s->opts.max_connections && s->num_open >= s->opts.max_connections) {
     reject_why(ws, 503, "Too many connections");
     return;
+  }
+  if (s->conf.deflate_on) {
+    /* Every Sec-WebSocket-Extensions header, as one list. */
+    char joined[2048];
+    size_t jl = 0;
+    for (size_t i = 0; i < up->head.http.num_headers; i++) {
+      const uvws_header_t *h = &up->head.http.headers[i];
+      if (!uvws_strieq(h->name, h->name_len, "sec-websocket-extensions")) continue;
+      if (jl + h->value_len + 2 > sizeof(joined)) break;
+      if (jl) joined[jl++] = ',';
+      memcpy(joined + jl, h->value, h->value_len);
+      jl += h->value_len;
+    }
+    up->has_pmd = jl && uvws_pmd_server_negotiate(&s->conf.deflate, joined, jl, &up->pmd,
+                                                  up->pmd_response, sizeof(up->pmd_response));
   }
   up->head.http.remote_addr = (const struct sockaddr *)&up->addr;
   up->head.http.remote_ip = up->remote_ip;
@@ -401,6 +436,11 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
   }
   if (callbacks) s->conf.cb = *callbacks;
   s->conf.limits = opts->limits;
+  if (opts->deflate) {
+    s->conf.deflate = *opts->deflate;
+    s->conf.deflate_on = 1;
+  }
+  s->opts.deflate = NULL;
   s->upgrade_cb = upgrade_cb;
   s->data = data;
   s->lc = uvws__loopctx_get(loop);

@@ -4,6 +4,7 @@
  *
  *   autobahn_client ws://127.0.0.1:9001 uvws
  *   autobahn_client wss://localhost:9001 uvws ca.pem     (trust this CA)
+ *   UVWS_DEFLATE=1 autobahn_client ...                    (offer permessage-deflate)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ static void open_url(const char *fmt, int n) {
   opts.limits.max_payload = 64 * 1024 * 1024;
   opts.connect_timeout_ms = 10000;
   uvws_tls_options_t tls = {0};
+  static uvws_deflate_options_t deflate;
+  deflate.threshold = 1;
+  if (getenv("UVWS_DEFLATE") && *getenv("UVWS_DEFLATE") == '1') opts.deflate = &deflate;
   if (ca_file) {
     tls.ca_file = ca_file;
     opts.tls = &tls;

@@ -7,7 +7,7 @@
  *
  * Options before the URL: --header "Name: value", --subprotocol NAME,
  * --timeout MS (wait for replies after the last send; default 2000),
- * --ca FILE (trust this CA for wss://). */
+ * --ca FILE (trust this CA for wss://), --deflate (offer permessage-deflate). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,7 @@ static void on_open(uvws_t *ws, const uvws_http_t *res) {
   (void)res;
   const char *proto = uvws_protocol(ws);
   if (*proto) fprintf(stderr, "client: connected, subprotocol %s\n", proto);
+  if (uvws_compressed(ws)) fprintf(stderr, "client: compression: %s\n", uvws_extensions(ws));
   for (int i = 0; i < num_messages; i++) uvws_send(ws, messages[i], strlen(messages[i]), UVWS_TEXT);
   expected = num_messages;
   timer.data = ws;
@@ -66,7 +67,14 @@ int main(int argc, char **argv) {
   uvws_header_t headers[16];
   const char *protocols[16];
   int i = 1;
+  uvws_deflate_options_t deflate = {0};
+  deflate.threshold = 1;
   for (; i < argc && !strncmp(argv[i], "--", 2); i += 2) {
+    if (!strcmp(argv[i], "--deflate")) {
+      opts.deflate = &deflate;
+      i--; /* no value */
+      continue;
+    }
     if (i + 1 >= argc) break;
     if (!strcmp(argv[i], "--header") && opts.num_headers < 16) {
       char *colon = strchr(argv[i + 1], ':');
@@ -88,7 +96,7 @@ int main(int argc, char **argv) {
   opts.headers = headers;
   opts.protocols = protocols;
   if (i >= argc) {
-    fprintf(stderr, "usage: client [--header H] [--subprotocol P] [--timeout MS] [--ca FILE] URL [message...]\n");
+    fprintf(stderr, "usage: client [--header H] [--subprotocol P] [--timeout MS] [--ca FILE] [--deflate] URL [message...]\n");
     return 2;
   }
   const char *url = argv[i++];

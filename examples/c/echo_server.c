@@ -3,6 +3,7 @@
  *
  *   echo_server [--host 0.0.0.0] [--port 9001] [--max-payload BYTES]
  *               [--tls-cert cert.pem --tls-key key.pem]   (wss://)
+ *               [--deflate] [--deflate-no-takeover]      (permessage-deflate)
  *
  * Prints "listening on <port>" once it accepts connections (port 0 picks a
  * free one). */
@@ -34,7 +35,7 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 static void usage(void) {
   fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--max-payload BYTES] "
-                  "[--tls-cert FILE --tls-key FILE]\n");
+                  "[--tls-cert FILE --tls-key FILE] [--deflate] [--deflate-no-takeover]\n");
   exit(2);
 }
 
@@ -42,8 +43,20 @@ int main(int argc, char **argv) {
   uvws_server_options_t opts;
   uvws_server_options_init(&opts);
   uvws_tls_options_t tls = {0};
+  uvws_deflate_options_t deflate = {0};
+  deflate.threshold = 1; /* compress everything, as an echo peer should */
   opts.port = 9001;
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--deflate")) {
+      opts.deflate = &deflate;
+      continue;
+    }
+    if (!strcmp(argv[i], "--deflate-no-takeover")) {
+      /* Both directions reset per message: no zlib state per connection. */
+      deflate.server_no_context_takeover = deflate.client_no_context_takeover = 1;
+      opts.deflate = &deflate;
+      continue;
+    }
     if (i + 1 >= argc) usage();
     if (!strcmp(argv[i], "--host")) opts.host = argv[++i];
     else if (!strcmp(argv[i], "--port")) opts.port = atoi(argv[++i]);

@@ -573,7 +573,7 @@ static int response_result(const char *raw, const char *key, const char *const *
   }
   const char *why = NULL;
   int r = uvws_check_response(&h.http, h.llhttp.http_major, h.llhttp.http_minor, key, offered,
-                              n_offered, proto, proto_len, &why);
+                              n_offered, 0, proto, proto_len, &why);
   if (r) CHECK(why && *why);
   /* *proto points into the head, which is freed here: keep a copy */
   static char proto_copy[256];
@@ -622,10 +622,10 @@ static void test_build_101(void) {
     CHECK_MEM(v, vl, "a=b", 3);
     const char *proto = NULL, *why = NULL;
     size_t plen = 0;
-    CHECK_EQ(uvws_check_response(&h.http, 1, 1, SAMPLE_KEY, offered, 2, &proto, &plen, &why), 0);
+    CHECK_EQ(uvws_check_response(&h.http, 1, 1, SAMPLE_KEY, offered, 2, 0, &proto, &plen, &why), 0);
     CHECK_MEM(proto, plen, "chat", 4);
     /* against another key */
-    CHECK_EQ(uvws_check_response(&h.http, 1, 1, "AAAAAAAAAAAAAAAAAAAAAA==", offered, 2, &proto,
+    CHECK_EQ(uvws_check_response(&h.http, 1, 1, "AAAAAAAAAAAAAAAAAAAAAA==", offered, 2, 0, &proto,
                                  &plen, &why),
              UVWS_EACCEPT);
     uvws_head_free(&h);
@@ -693,7 +693,7 @@ static void test_build_error(void) {
       const char *proto, *why;
       size_t plen;
       CHECK_EQ(uvws_check_response(&h.http, h.llhttp.http_major, h.llhttp.http_minor,
-                                   SAMPLE_KEY, NULL, 0, &proto, &plen, &why),
+                                   SAMPLE_KEY, NULL, 0, 0, &proto, &plen, &why),
                UVWS_ESTATUS);
       uvws_head_free(&h);
     }
@@ -826,7 +826,7 @@ static void test_build_request(void) {
   char key[UVWS_KEY_LEN + 1];
   CHECK_EQ(uvws_make_key(key), 0);
   size_t len = 0;
-  char *req = uvws_build_request("example.com:8080", "/chat?room=1", key, &o, &len);
+  char *req = uvws_build_request("example.com:8080", "/chat?room=1", key, &o, NULL, &len);
   CHECK(req != NULL);
   if (!req) return;
   CHECK(len > 100);
@@ -899,7 +899,7 @@ static void test_build_request(void) {
     path[0] = '/';
     memset(path + 1, 'p', 900);
     path[901] = 0;
-    req = uvws_build_request(host, path, key, &o, &len);
+    req = uvws_build_request(host, path, key, &o, NULL, &len);
     CHECK(req != NULL);
     if (req) {
       uvws_head_t h;
@@ -918,7 +918,7 @@ static void test_build_request(void) {
   }
   /* minimal options: no protocol, origin or extra headers */
   uvws_client_options_init(&o);
-  req = uvws_build_request("[::1]", "/", key, &o, &len);
+  req = uvws_build_request("[::1]", "/", key, &o, NULL, &len);
   CHECK(req != NULL);
   if (req) {
     uvws_head_t h;

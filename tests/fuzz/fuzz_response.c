@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t plen;
     uvws_check_response(&h.http, h.llhttp.http_major, h.llhttp.http_minor,
                         "dGhlIHNhbXBsZSBub25jZQ==", offered, (data[0] & 1) ? 2 : 0,
-                        &proto, &plen, &why);
+                        (data[0] & 2) != 0, &proto, &plen, &why);
   }
   uvws_head_free(&h);
   return 0;
