@@ -96,14 +96,19 @@ describe('uvws specifics', () => {
           c.on('open', () => parentPort.postMessage(wss.address().port));
         });
       \`, { eval: true });
+      const result = {};
+      const done = () => {
+        if ('code' in result && 'exit' in result) console.log(JSON.stringify(result));
+      };
+      w.on('exit', (exit) => { result.exit = exit; done(); });
       w.on('message', (port) => {
         const c = new WebSocket('ws://127.0.0.1:' + port);
         c.on('open', () => c.send('to the worker'));
         c.on('message', (d) => {
-          const got = d.toString();
-          c.on('close', (code) => w.terminate().then((exit) => console.log(JSON.stringify({ got, code, exit }))));
+          result.got = d.toString();
           w.terminate();
         });
+        c.on('close', (code) => { result.code = code; done(); });
       });
     `);
     assert.deepStrictEqual(JSON.parse(out), { got: 'to the worker', code: 1006, exit: 1 });
