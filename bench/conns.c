@@ -4,6 +4,7 @@
  * then closes them all. Bounded in time; exit code 0 only without errors.
  *
  *   uvws_conns --url ws://127.0.0.1:PORT/ -n 10000 --server-pid PID [--ca FILE]
+ *              [--deflate | --deflate-no-takeover]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ static int started, open_now, opened, errors, closed, phase, replies;
 static uvws_t **conns;
 static uvws_client_options_t opts;
 static uvws_tls_options_t tls;
+static uvws_deflate_options_t deflate;
 static uvws_callbacks_t cb;
 static uv_timer_t timer;
 static uint64_t t_phase;
@@ -41,7 +43,7 @@ static void start_more(void);
 static void exchange_all(void) {
   replies = 0;
   for (int i = 0; i < n_total; i++)
-    if (conns[i] && uvws_send(conns[i], "0123456789abcdef0123456789abcdef", 32, UVWS_BINARY) < 0)
+    if (conns[i] && uvws_send(conns[i], "0123456789abcdef0123456789abcdef", 32, UVWS_TEXT) < 0)
       errors++;
 }
 
@@ -126,7 +128,14 @@ static void on_timer(uv_timer_t *t) {
 }
 
 int main(int argc, char **argv) {
+  uvws_client_options_init(&opts);
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--deflate") || !strcmp(argv[i], "--deflate-no-takeover")) {
+      deflate.threshold = 1;
+      if (argv[i][9]) deflate.client_no_context_takeover = deflate.server_no_context_takeover = 1;
+      opts.deflate = &deflate;
+      continue;
+    }
     if (i + 1 >= argc) break;
     if (!strcmp(argv[i], "--url")) url = argv[++i];
     else if (!strcmp(argv[i], "-n")) n_total = atoi(argv[++i]);
@@ -144,7 +153,6 @@ int main(int argc, char **argv) {
   setrlimit(RLIMIT_NOFILE, &rl);
   loop = uv_default_loop();
   conns = calloc((size_t)n_total, sizeof(*conns));
-  uvws_client_options_init(&opts);
   opts.connect_timeout_ms = 60000;
   if (ca) {
     tls.ca_file = ca;

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Concurrent connections and memory: starts the C echo server (ws:// and
-# wss://), warms it up, then for each N (default 1000 and 10000) opens N
+# Concurrent connections and memory: starts the C echo server (ws://,
+# wss://, and ws:// with permessage-deflate with and without context
+# takeover), warms it up, then for each N (default 1000 and 10000) opens N
 # connections with bench/conns.c, exchanges a message on all of them, reports
 # the server's RSS per idle connection, exchanges again and closes them.
 # Usage: bench/conns.sh [N ...]          (e.g. bench/conns.sh 1000 10000)
+#        MODES="ws wss" bench/conns.sh 10000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -16,12 +18,16 @@ pki=$(mktemp -d)
 trap 'rm -rf "$pki"; kill $srv 2>/dev/null || true' EXIT
 tests/tls/make_certs.sh "$pki" >/dev/null
 status=0
-for scheme in ws wss; do
+for mode in ${MODES:-ws wss deflate deflate-no-takeover}; do
+  scheme=ws
+  [ "$mode" = wss ] && scheme=wss
   for n in "${counts[@]}"; do
     log=$(mktemp)
     tlsargs=()
+    extra=()
     [ "$scheme" = wss ] && tlsargs=(--tls-cert "$pki/server.pem" --tls-key "$pki/server.key")
-    build/bin/echo_server --host 127.0.0.1 --port 0 "${tlsargs[@]}" >"$log" 2>&1 &
+    case $mode in deflate*) extra=(--$mode) ;; esac
+    build/bin/echo_server --host 127.0.0.1 --port 0 "${tlsargs[@]}" "${extra[@]}" >"$log" 2>&1 &
     srv=$!
     for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.05; done
     port=$(awk '/listening on/ {print $3}' "$log")
@@ -30,9 +36,9 @@ for scheme in ws wss; do
     [ "$scheme" = wss ] && { host=localhost; caargs=(--ca "$pki/ca.pem"); }
     # Warm-up: the loop's shared buffers and malloc's arenas are touched
     # once, so the figure below is what each further connection costs.
-    build/bin/uvws_conns --url "$scheme://$host:$port/" -n 200 --server-pid $srv "${caargs[@]}" >/dev/null || true
-    echo "== $scheme:// $n connections"
-    build/bin/uvws_conns --url "$scheme://$host:$port/" -n "$n" --server-pid $srv "${caargs[@]}" || status=1
+    build/bin/uvws_conns --url "$scheme://$host:$port/" -n 200 --server-pid $srv "${caargs[@]}" "${extra[@]}" >/dev/null || true
+    echo "== $mode ($scheme://) $n connections"
+    build/bin/uvws_conns --url "$scheme://$host:$port/" -n "$n" --server-pid $srv "${caargs[@]}" "${extra[@]}" || status=1
     kill $srv; wait $srv 2>/dev/null || true
     rm -f "$log"
   done

@@ -53,8 +53,8 @@ section "Conformance (Autobahn groups 1-7, 9 short, 10): C echo server and C cli
 tests/conformance/run_c.sh build
 record "conformance-c" $?
 
-section "Load: 10,000 concurrent connections (ws:// and wss://), server RSS per idle connection"
-bench/conns.sh 10000
+section "Load: 10,000 concurrent connections (ws://, wss://, compressed), server RSS per idle connection"
+MODES="ws wss deflate-no-takeover" bench/conns.sh 10000 && MODES=deflate bench/conns.sh 1000
 record "load-10k" $?
 
 section "Fuzzing: libFuzzer, 60 s per target (frames, upgrade request, upgrade response)"
