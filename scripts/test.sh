@@ -45,6 +45,10 @@ for t in build/bin/test_e2e build/bin/test_hostile; do
 done
 record "valgrind" $vg_status
 
+section "Docs: the C API reference matches the header"
+python3 docs/gen_c_api.py --check
+record "docs" $?
+
 section "C engine: install, then build a program with pkg-config and with find_package"
 ./tests/install/run.sh
 record "install" $?
