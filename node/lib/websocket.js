@@ -688,10 +688,6 @@ function onError(code, msg) {
 }
 
 function onClose(code, reason) {
-  const h = this._h;
-  if (h !== null) {
-    this._bufferedAmount += 0;
-  }
   this._h = null;
   if (this._failed) {
     // As ws: a connection failed for a protocol violation reports 1006.
