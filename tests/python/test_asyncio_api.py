@@ -206,10 +206,11 @@ def test_max_size_and_limits():
 def test_connect_errors():
     import socket
 
+    # a port that is bound but not listening: connecting is refused (and no
+    # other process can take the port meanwhile)
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()
 
     async def main():
         with pytest.raises(ConnectionRefusedError):
@@ -224,6 +225,7 @@ def test_connect_errors():
         srv.close()
 
     arun(main())
+    s.close()
 
 
 def test_concurrent_recv_is_an_error():

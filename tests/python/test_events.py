@@ -529,16 +529,18 @@ def test_connect_refused_and_bad_url():
     # a free port: bind and close
     import socket
 
+    # a port that is bound but not listening: connecting is refused (and no
+    # other process can take the port meanwhile)
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
-    s.close()
     out = {}
     c = uvws.WebSocket(f"ws://127.0.0.1:{port}/")
     c.on("error", lambda e: out.__setitem__("err", e))
     c.on("close", lambda code, r: out.__setitem__("close", code))
     c.on("open", lambda: out.__setitem__("open", True))
     run_bounded()
+    s.close()
     assert isinstance(out["err"], ConnectionRefusedError)
     assert out["close"] == 1006
     assert "open" not in out
