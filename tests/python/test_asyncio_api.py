@@ -218,11 +218,15 @@ def test_connect_errors():
         with pytest.raises(uvws.InvalidURI):
             await uvws.connect("https://example.com/")
         # a TCP server that never answers the upgrade
-        srv = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        writers = []
+        srv = await asyncio.start_server(lambda r, w: writers.append(w), "127.0.0.1", 0)
         p = srv.sockets[0].getsockname()[1]
         with pytest.raises(uvws.ConnectionTimeout):
             await uvws.connect(f"ws://127.0.0.1:{p}/", open_timeout=0.3)
+        for w in writers:
+            w.close()
         srv.close()
+        await srv.wait_closed()
 
     arun(main())
     s.close()
