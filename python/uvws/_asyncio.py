@@ -346,15 +346,20 @@ class ClientConnection(Connection):
     """A connection made by :func:`connect`; ``response`` is the server's
     101 response."""
 
-    response: Optional[Response] = None
+    _response: Optional[Response] = None
 
     def __init__(self, conn: _uvws.Connection, aio: asyncio.AbstractEventLoop, max_queue: Optional[int]) -> None:
         super().__init__(conn, aio, max_queue)
         self._opened: "asyncio.Future[None]" = aio.create_future()
         conn._on_open = self._on_open
 
+    @property
+    def response(self) -> Optional[Response]:
+        """The server's 101 response (status, headers)."""
+        return self._response
+
     def _on_open(self, http: Tuple[Any, ...]) -> None:
-        self.response = Response._from_tuple(http)
+        self._response = Response._from_tuple(http)
         if not self._opened.done():
             self._opened.set_result(None)
 

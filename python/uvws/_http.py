@@ -82,7 +82,12 @@ class Request:
     port)``).
     """
 
-    __slots__ = ("path", "query", "headers", "remote_address")
+    __slots__ = {
+        "path": "Request path, without the query.",
+        "query": "What followed '?' in the request target, or None.",
+        "headers": "The request's header fields (Headers).",
+        "remote_address": "(host, port) of the client, or None.",
+    }
 
     def __init__(self, path: str, query: Optional[str], headers: Headers, remote_address: Optional[Tuple[str, int]]) -> None:
         self.path = path
@@ -107,7 +112,10 @@ class Request:
 class Response:
     """The server's answer to a client's upgrade: ``status`` and ``headers``."""
 
-    __slots__ = ("status", "headers")
+    __slots__ = {
+        "status": "HTTP status of the response (101 when the upgrade succeeded).",
+        "headers": "The response's header fields (Headers).",
+    }
 
     def __init__(self, status: int, headers: Headers) -> None:
         self.status = status
