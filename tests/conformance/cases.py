@@ -1,5 +1,6 @@
-"""Test cases: groups 1-7, 9 (short form) and 10 of Autobahn|Testsuite, written anew
-from the suite's published case descriptions and expectations (RFC 6455).
+"""Test cases: groups 1-7, 9 (short form), 10, 12 and 13 (short form) of Autobahn|Testsuite,
+written anew from the suite's published case descriptions and expectations (RFC 6455,
+RFC 7692 for the permessage-deflate groups 12 and 13).
 
 A case drives a FuzzConnection (see wsconn.py) through `self.p`, records what it
 receives (`self.received`) and is judged when the connection is gone:
@@ -14,6 +15,8 @@ Timers (kill_after / close_after / later) are multiplied by TIME_SCALE.
 
 import hashlib
 
+import deflate
+import testdata
 from wsconn import CLOSED, OPEN
 
 OK = "OK"
@@ -42,6 +45,8 @@ CATEGORIES = {
     "1": "Framing", "2": "Pings/Pongs", "3": "Reserved Bits", "4": "Opcodes",
     "5": "Fragmentation", "6": "UTF-8 Handling", "7": "Close Handling",
     "9": "Limits/Performance (short form)", "10": "Misc",
+    "12": "WebSocket Compression, different payloads (short form)",
+    "13": "WebSocket Compression, different parameters (short form)",
 }
 
 # expected close behaviours
@@ -422,6 +427,124 @@ class Perf(Case):
         super().evaluate(was_open, is_server)
         if was_open:   # behaviour was decided by on_message, not by comparing event lists
             self.behavior, self.result = behavior, result
+
+
+class DeflateEcho(Case):
+    """Groups 12 and 13 (short form): negotiate permessage-deflate, then send `count` compressed
+    messages of `length` units (octets, or code points for text data) cut from a data set, one
+    at a time, each after the echo of the previous one. Every echo must have the type, length
+    and content of what was sent; the peer may compress it or not.
+
+    Client mode: we send `offers`; the server's response is checked in runner.py (an invalid
+    one fails the case before it starts). Server mode: `accept` picks our response to the
+    client's offers; invalid offers by the client fail the case."""
+    short_form = True
+    report_time = True
+
+    def __init__(self, data_key, length, count, wait, autofrag, offers, accept):
+        super().__init__()
+        self.data_key = data_key
+        self.binary = testdata.DATASETS[data_key][1]
+        self.length = length
+        self.count = count
+        self.wait = wait
+        self.autofrag = autofrag
+        self.offers = offers
+        self.accept = accept
+        self.hard_limit = wait + 10.0
+        self.sent = 0
+        self.echoed = 0
+        self.timed_out = False
+        self.expect = None
+        self.cursor = None
+        self.offer_header = None       # what the client offered
+        self.response_header = None    # what the server answered
+        self.agreed = None
+        self.negotiation_errors = []   # server mode: invalid offers of the client
+        self.result = "Case did not finish within %d seconds." % wait
+
+    def client_offer(self):
+        return deflate.format_offers(self.offers)
+
+    def negotiated(self, offer_header, response_header, agreed, errors=()):
+        self.offer_header = offer_header
+        self.response_header = response_header
+        self.agreed = agreed
+        self.negotiation_errors = list(errors)
+
+    def on_open(self):
+        p = self.p
+        if p.pmd is None:
+            self.behavior = UNIMPLEMENTED
+            self.result = ("permessage-deflate was not negotiated (offer %r, response %r)."
+                           % (self.offer_header, self.response_header))
+            p.send_close(1000)
+            return
+        self.behavior = FAILED
+        self.cursor = testdata.Cursor(self.data_key, self.length)
+        p.auto_fragment_size = self.autofrag
+        self.later(self.wait, self._timeout)
+        self.send_one()
+
+    def _timeout(self):
+        self.timed_out = True
+        self.p.send_close(1000)
+
+    def send_one(self):
+        self.expect = self.cursor.next()
+        self.sent += 1
+        self.p.send_message(self.expect, self.binary)
+
+    def on_message(self, payload, binary):
+        if self.expect is None:
+            self.behavior = FAILED
+            self.result = "Received a message although we sent none (%s, %d octets)." % (
+                "binary" if binary else "text", len(payload))
+            self.p.send_close(1000)
+            return
+        if binary != self.binary or payload != self.expect:
+            self.behavior = FAILED
+            if binary != self.binary:
+                self.result = "Echo'ed message %d type differs from what we sent (got %s, expected %s)." % (
+                    self.sent, "binary" if binary else "text", "binary" if self.binary else "text")
+            elif len(payload) != len(self.expect):
+                self.result = "Echo'ed message %d length differs from what we sent (got %d octets, expected %d)." % (
+                    self.sent, len(payload), len(self.expect))
+            else:
+                self.result = "Echo'ed message %d content differs from what we sent (got SHA1 %s, expected SHA1 %s)." % (
+                    self.sent, hashlib.sha1(payload).hexdigest(), hashlib.sha1(self.expect).hexdigest())
+            self.expect = None
+            self.p.send_close(1000)
+        elif self.sent < self.count:
+            self.echoed += 1
+            self.send_one()
+        else:
+            self.echoed += 1
+            self.expect = None
+            self.behavior = OK
+            self.result = "Ok, received all %d echo'ed messages in time." % self.count
+            self.p.send_close(1000)
+
+    def evaluate(self, was_open, is_server):
+        behavior, result = self.behavior, self.result
+        super().evaluate(was_open, is_server)
+        if was_open:
+            self.behavior, self.result = behavior, result
+            if self.behavior == FAILED and self.cursor is not None and not self.timed_out and self.expect is not None:
+                self.result = ("The connection ended after %d of %d echoes, before the echo of message %d." % (
+                    self.echoed, self.count, self.sent))
+        if self.negotiation_errors:
+            self.behavior = FAILED
+            self.result = "The client's permessage-deflate offer is invalid: %s. %s" % (
+                "; ".join(self.negotiation_errors), self.result)
+
+    def deflate_report(self):
+        d = {"offer": self.offer_header, "response": self.response_header,
+             "agreed": deflate.describe_agreed(self.agreed)}
+        pmd = getattr(self.p, "pmd", None) if self.p is not None else None
+        if pmd is not None:
+            d["traffic"] = dict(pmd.stats)
+        return d
 
 
 # --------------------------------------------------------------------------
@@ -882,6 +1005,112 @@ def _group10():
         "with normal code.", AutoFragment)
 
 
+# Groups 12 and 13, short form. Autobahn sends 1000 messages per case (its waits: 60..480 s);
+# we keep its 18 rows of message size / auto-fragment size and send fewer messages: enough to
+# go through the window and the context many times over, small enough that groups 12 and 13
+# run in about a minute against a local echo server.
+#   (message size, Autobahn's auto-fragment size, messages sent here)
+DEFLATE_ROWS = [
+    (16, 0, 250), (64, 0, 250), (256, 0, 250), (1024, 0, 250), (4096, 0, 100), (8192, 0, 60),
+    (16384, 0, 30), (32768, 0, 16), (65536, 0, 8), (131072, 0, 4),
+    (8192, 256, 60), (16384, 256, 30), (32768, 256, 16), (65536, 256, 8), (131072, 256, 4),
+    (131072, 1024, 4), (131072, 4096, 4), (131072, 32768, 4),
+]
+DEFLATE_WAIT = 10
+
+CMWB = ("client_max_window_bits", True)
+CNCT = ("client_no_context_takeover", True)
+SNCT = ("server_no_context_takeover", True)
+
+
+def _cmwb(n):
+    return ("client_max_window_bits", str(n))
+
+
+def _smwb(n):
+    return ("server_max_window_bits", str(n))
+
+
+ACCEPT_FIRST = deflate.Accept("accept the first offer as it is")
+# Autobahn's 13.x pairs: (client offers, server accept). Autobahn's offers also carry the
+# client_no_context_takeover hint, which its client then does not honour; ours leave the hint
+# out (13.9 and 13.12 have it, and the runner honours it), so the peer's inflater has to keep
+# the context across messages.
+DEFLATE_PARAMS = [
+    ([[CMWB]], ACCEPT_FIRST),
+    ([[CMWB, SNCT]], deflate.Accept("request client_no_context_takeover", {"cnct": True})),
+    ([[CMWB, _smwb(9)]], deflate.Accept("request client_max_window_bits=9 (offers with client_max_window_bits "
+                                        "only)", {"need_cmwb": True, "cmwb": 9})),
+    ([[CMWB, _smwb(15)]], deflate.Accept("request client_max_window_bits=15 (offers with client_max_window_bits "
+                                         "only)", {"need_cmwb": True, "cmwb": 15})),
+    ([[CMWB, SNCT, _smwb(9)]], deflate.Accept("request client_no_context_takeover and client_max_window_bits=9 "
+                                              "(offers with client_max_window_bits only)",
+                                              {"need_cmwb": True, "cnct": True, "cmwb": 9})),
+    ([[CMWB, SNCT, _smwb(15)]], deflate.Accept("request client_no_context_takeover and client_max_window_bits=15 "
+                                               "(offers with client_max_window_bits only)",
+                                               {"need_cmwb": True, "cnct": True, "cmwb": 15})),
+    ([[CMWB, SNCT, _smwb(9)], [CMWB, SNCT], [CMWB]],
+     deflate.Accept("request client_no_context_takeover and client_max_window_bits=9, else "
+                    "client_no_context_takeover only", {"need_cmwb": True, "cnct": True, "cmwb": 9}, {"cnct": True})),
+    # ---- additions (not in Autobahn): window sizes 8 and 10-14, client_max_window_bits with a value
+    # or left out (13.10: the server must not answer with client_max_window_bits)
+    ([[_cmwb(8), _smwb(8)]],
+     deflate.Accept("request client_max_window_bits=8, use server_max_window_bits=8",
+                    {"need_cmwb": True, "cmwb": 8, "smwb": 8}, {"smwb": 8})),
+    ([[CNCT, _cmwb(10), SNCT, _smwb(10)]],
+     deflate.Accept("request client_no_context_takeover and client_max_window_bits=10, use "
+                    "server_no_context_takeover and server_max_window_bits=10",
+                    {"need_cmwb": True, "cnct": True, "cmwb": 10, "snct": True, "smwb": 10},
+                    {"cnct": True, "snct": True, "smwb": 10})),
+    ([[_smwb(11)]],
+     deflate.Accept("request client_max_window_bits=11, use server_max_window_bits=11",
+                    {"need_cmwb": True, "cmwb": 11, "smwb": 11}, {"smwb": 11})),
+    ([[_cmwb(12), SNCT, _smwb(12)]],
+     deflate.Accept("request client_max_window_bits=12, use server_no_context_takeover and "
+                    "server_max_window_bits=12", {"need_cmwb": True, "cmwb": 12, "snct": True, "smwb": 12},
+                    {"snct": True, "smwb": 12})),
+    ([[CNCT, _cmwb(13), _smwb(13)]],
+     deflate.Accept("request client_no_context_takeover and client_max_window_bits=13, use "
+                    "server_max_window_bits=13", {"need_cmwb": True, "cnct": True, "cmwb": 13, "smwb": 13},
+                    {"cnct": True, "smwb": 13})),
+    ([[_cmwb(14), SNCT, _smwb(14)], [CMWB, _smwb(10)], []],
+     deflate.Accept("request client_max_window_bits=14, use server_max_window_bits=14",
+                    {"need_cmwb": True, "cmwb": 14, "smwb": 14}, {"smwb": 14})),
+]
+AUTOBAHN_13_SUBGROUPS = 7
+
+
+def _deflate_case(cid, data_key, row, offers, accept, what):
+    length, frag, count = row
+    desc = ("[short form] Send %d compressed messages each of payload size %d, auto-fragment to %d octets. %s" % (
+        count, length, frag, what))
+    exp = "Receive echo'ed messages (with payload as sent). Timeout case after %d secs." % DEFLATE_WAIT
+    add(cid, desc, exp, (lambda: DeflateEcho(data_key, length, count, DEFLATE_WAIT, frag, offers, accept)))
+
+
+def _subgroup_title(key):
+    desc, binary = testdata.DATASETS[key]
+    return desc
+
+
+def _group12():
+    for j, key in enumerate(testdata.ORDER):
+        for i, row in enumerate(DEFLATE_ROWS):
+            what = ("Data: %s, sent as %s. Client mode: offer '%s'. Server mode: %s." % (
+                _subgroup_title(key), "binary" if testdata.DATASETS[key][1] else "text",
+                deflate.format_offers(DEFLATE_PARAMS[0][0]), ACCEPT_FIRST.doc))
+            _deflate_case("12.%d.%d" % (j + 1, i + 1), key, row, DEFLATE_PARAMS[0][0], ACCEPT_FIRST, what)
+
+
+def _group13():
+    for j, (offers, accept) in enumerate(DEFLATE_PARAMS):
+        extra = "" if j < AUTOBAHN_13_SUBGROUPS else " [addition, not in Autobahn]"
+        what = ("Data: %s, sent as text. Client mode: offer '%s'. Server mode: %s.%s" % (
+            testdata.DATASETS["json"][0], deflate.format_offers(offers), accept.doc, extra))
+        for i, row in enumerate(DEFLATE_ROWS):
+            _deflate_case("13.%d.%d" % (j + 1, i + 1), "json", row, offers, accept, what)
+
+
 _group1()
 _group2()
 _group3()
@@ -891,6 +1120,8 @@ _group6()
 _group7()
 _group9()
 _group10()
+_group12()
+_group13()
 ALL.sort(key=CaseSpec.sort_key)
 BY_ID = {c.id: c for c in ALL}
 assert len(BY_ID) == len(ALL), "duplicate case ids"

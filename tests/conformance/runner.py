@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """uvws conformance runner: a re-implementation of Autobahn|Testsuite case groups
-1-7, 9 (short form) and 10 for RFC 6455, in Python 3 with the standard library only.
+1-7, 9 (short form), 10, and 12/13 (permessage-deflate, short form) for RFC 6455 and
+RFC 7692, in Python 3 with the standard library only.
 
   runner.py client --url ws://127.0.0.1:PORT/ [--cases 1-7,9,10] [--report FILE.json] [--ca CAFILE]
       fuzzing client against an echo server
@@ -27,12 +28,20 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cases as C  # noqa: E402
+import deflate  # noqa: E402
 import wsconn  # noqa: E402
 
-TOOL = "uvws conformance runner 1.0 (re-implementation of Autobahn|Testsuite groups 1-7, 9 short form, 10)"
+TOOL = ("uvws conformance runner 1.1 (re-implementation of Autobahn|Testsuite groups 1-7, 9 short form, 10, "
+        "12/13 short form)")
 SHORT_FORM_NOTE = ("Group 9 is run in a short form: payload sizes are 1/4 of Autobahn's (16k..4M single messages, "
                    "1M fragmented messages starting at 16-octet fragments, 256k messages in 16..512-octet TCP "
                    "chops) and 250 instead of 1000 round trips in 9.7/9.8; the structure of the group is unchanged.")
+DEFLATE_NOTE = ("Groups 12 and 13 (permessage-deflate) are run in a short form: Autobahn's 18 rows of message and "
+                "auto-fragment sizes are kept, but %d..%d messages are sent per case instead of 1000, with a "
+                "%d s timeout. Data sets are generated, not Autobahn's files. 13.8-13.13 are additions (windows "
+                "8 and 10-14, client_max_window_bits with a value). UNIMPLEMENTED: permessage-deflate was not "
+                "negotiated." % (min(r[2] for r in C.DEFLATE_ROWS), max(r[2] for r in C.DEFLATE_ROWS),
+                                 C.DEFLATE_WAIT))
 REPORT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reports")
 
 
@@ -88,6 +97,8 @@ def case_record(spec, case, conn, was_open, is_server, duration, extra_reason=No
         rec["behaviorCloseDetail"] = close_detail
     if case.short_form:
         rec["shortForm"] = True
+    if hasattr(case, "deflate_report"):
+        rec["permessageDeflate"] = case.deflate_report()
     if conn is not None:
         rec["remoteCloseCode"] = conn.remote_close_code
     if verdict in (C.FAILED, C.NON_STRICT) or behavior == C.FAILED:
@@ -158,8 +169,10 @@ def print_case(rec, verbose):
 def write_report(path, mode, agent, target, started, duration_s, records, strict, selection):
     counts = count_verdicts(records)
     notes = []
-    if any(r.get("shortForm") for r in records):
+    if any(r.get("shortForm") and r["id"].startswith("9.") for r in records):
         notes.append(SHORT_FORM_NOTE)
+    if any("permessageDeflate" in r for r in records):
+        notes.append(DEFLATE_NOTE)
     notes.append("behaviorClose maps Autobahn's close outcomes onto the five verdicts: WRONG CODE and "
                  "FAILED BY CLIENT -> NON-STRICT, UNCLEAN -> FAILED (see behaviorCloseDetail).")
     rep = {
@@ -198,16 +211,33 @@ def default_report(mode, agent):
 async def run_client_case(url, spec, ssl_ctx, args):
     case = spec.make()
     t0 = time.monotonic()
+    offer = case.client_offer() if hasattr(case, "client_offer") else None
     try:
-        reader, writer, headers = await wsconn.client_handshake(url, ssl_ctx, timeout=args.handshake_timeout)
+        reader, writer, headers = await wsconn.client_handshake(url, ssl_ctx, timeout=args.handshake_timeout,
+                                                                extensions=offer)
     except (wsconn.HandshakeError, OSError, ssl.SSLError) as e:
         case.p = None
         rec = case_record(spec, case, _DeadConn(), False, False, int((time.monotonic() - t0) * 1000),
                           extra_reason="could not open the WebSocket connection: %s" % e)
         return rec, None, True
+    pmd = None
+    if offer is not None:
+        answer = headers.get("sec-websocket-extensions")
+        err, agreed = deflate.client_accept(case.offers, answer)
+        case.negotiated(offer, answer, agreed)
+        if err:
+            # RFC 7692 5: the client must fail the WebSocket connection
+            writer.transport.abort()
+            case.p = None
+            rec = case_record(spec, case, _DeadConn(), False, False, int((time.monotonic() - t0) * 1000),
+                              extra_reason="invalid permessage-deflate negotiation: %s" % err)
+            return rec, headers.get("server"), False
+        if agreed is not None:
+            pmd = deflate.PerMessageDeflate(False, agreed, max_size=wsconn.MAX_MESSAGE)
     conn = wsconn.FuzzConnection(reader, writer, is_server=False,
                                  close_timeout=args.close_timeout * C.TIME_SCALE,
                                  drop_timeout=args.close_timeout * C.TIME_SCALE)
+    conn.pmd = pmd
     conn.handler = case
     conn.start()
     extra = None
@@ -309,9 +339,31 @@ class FuzzServer:
             self.active.discard(task)
             self.last_activity = time.monotonic()
 
+    def _negotiate(self, prepared, req):
+        """Before the 101 of a /runCase: make the case; for groups 12/13 answer the client's
+        permessage-deflate offers the way the case says."""
+        if (req.path.rstrip("/") or "/") != "/runCase":
+            return None
+        spec, _ = self._case_from(req)
+        if spec is None:
+            return None
+        case = spec.make()
+        prepared["case"] = case
+        accept = getattr(case, "accept", None)
+        if accept is None:
+            return None
+        offer = req.headers.get("sec-websocket-extensions")
+        errors, response, agreed = deflate.server_negotiate(accept, offer)
+        case.negotiated(offer, response, agreed, errors)
+        if agreed is not None:
+            prepared["pmd"] = deflate.PerMessageDeflate(True, agreed, max_size=wsconn.MAX_MESSAGE)
+        return response
+
     async def _handle(self, reader, writer):
         self.last_activity = time.monotonic()
-        req = await wsconn.server_handshake(reader, writer, timeout=self.args.handshake_timeout)
+        prepared = {}
+        req = await wsconn.server_handshake(reader, writer, timeout=self.args.handshake_timeout,
+                                            negotiate=lambda r: self._negotiate(prepared, r))
         if req is None:
             return
         path = req.path.rstrip("/") or "/"
@@ -327,7 +379,8 @@ class FuzzServer:
                 await conn.wait_closed(3)
                 await conn.shutdown()
                 return
-            await self._run_case(conn, spec, agent)
+            conn.pmd = prepared.get("pmd")
+            await self._run_case(conn, spec, agent, prepared.get("case"))
             return
         conn.start()
         if path == "/getCaseCount":
@@ -380,10 +433,11 @@ class FuzzServer:
         except (TypeError, ValueError):
             return None, "invalid case %r" % (tup if tup is not None else n)
 
-    async def _run_case(self, conn, spec, agent):
+    async def _run_case(self, conn, spec, agent, case=None):
         if agent not in self.started:
             self.started[agent] = (now_iso(), time.monotonic())
-        case = spec.make()
+        if case is None:
+            case = spec.make()
         conn.handler = case
         conn.start()
         t0 = time.monotonic()
@@ -482,7 +536,7 @@ def build_parser():
 
     def common(p):
         p.add_argument("--cases", default="*",
-                       help="groups (1-7,9,10), ids (5.19) or id prefixes (6.4), comma separated; default all")
+                       help="groups (1-7,9,10,12,13), ids (5.19) or id prefixes (6.4), comma separated; default all")
         p.add_argument("--exclude", default="", help="cases to leave out, same syntax as --cases")
         p.add_argument("--report", help="JSON report file (default tests/conformance/reports/<mode>-<agent>.json)")
         p.add_argument("--strict", action="store_true", help="NON-STRICT counts as failure for the exit code")

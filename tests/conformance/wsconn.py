@@ -120,9 +120,11 @@ def make_client_ssl_context(cafile=None, insecure=False):
     return ctx
 
 
-async def client_handshake(url, ssl_ctx=None, timeout=5.0):
+async def client_handshake(url, ssl_ctx=None, timeout=5.0, extensions=None):
     """Open a TCP (+TLS) connection and do the client opening handshake.
 
+    extensions: the Sec-WebSocket-Extensions offer to send (None: none). The caller checks
+    the server's answer to an offer; without an offer any accepted extension is an error.
     Returns (reader, writer, response_headers)."""
     u = urlsplit(url)
     if u.scheme not in ("ws", "wss"):
@@ -145,8 +147,9 @@ async def client_handshake(url, ssl_ctx=None, timeout=5.0):
             if ":" in host and not host.startswith("["):
                 hostport = "[%s]:%d" % (host, port)
             req = ("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nUser-Agent: %s\r\n\r\n"
-                   % (path, hostport, key, USER_AGENT))
+                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\nUser-Agent: %s\r\n%s\r\n"
+                   % (path, hostport, key, USER_AGENT,
+                      ("Sec-WebSocket-Extensions: %s\r\n" % extensions) if extensions else ""))
             writer.write(req.encode("ascii"))
             await writer.drain()
             raw = await reader.readuntil(b"\r\n\r\n")
@@ -161,7 +164,7 @@ async def client_handshake(url, ssl_ctx=None, timeout=5.0):
                 raise HandshakeError("101 response without 'Connection: Upgrade'")
             if headers.get("sec-websocket-accept") != accept_for(key):
                 raise HandshakeError("wrong Sec-WebSocket-Accept %r" % headers.get("sec-websocket-accept"))
-            if headers.get("sec-websocket-extensions"):
+            if headers.get("sec-websocket-extensions") and not extensions:
                 raise HandshakeError("server accepted extensions we did not offer: %r"
                                      % headers["sec-websocket-extensions"])
             if headers.get("sec-websocket-protocol"):
@@ -190,8 +193,10 @@ class ServerRequest:
         return v[0] if v else default
 
 
-async def server_handshake(reader, writer, timeout=5.0, server_name=USER_AGENT):
-    """Read an upgrade request and answer 101 (or 400). Returns ServerRequest or None."""
+async def server_handshake(reader, writer, timeout=5.0, server_name=USER_AGENT, negotiate=None):
+    """Read an upgrade request and answer 101 (or 400). Returns ServerRequest or None.
+
+    negotiate(request) may return a Sec-WebSocket-Extensions value for the 101 response."""
     try:
         raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
     except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
@@ -232,11 +237,15 @@ async def server_handshake(reader, writer, timeout=5.0, server_name=USER_AGENT):
             pass
         writer.transport.abort()
         return None
-    resp = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Accept: %s\r\nServer: %s\r\n\r\n" % (accept_for(headers["sec-websocket-key"]), server_name))
-    writer.write(resp.encode("ascii"))
     target = urlsplit(parts[1])
-    return ServerRequest(target.path, parse_qs(target.query), headers)
+    request = ServerRequest(target.path, parse_qs(target.query), headers)
+    ext = negotiate(request) if negotiate else None
+    resp = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: %s\r\nServer: %s\r\n%s\r\n" % (
+                accept_for(headers["sec-websocket-key"]), server_name,
+                ("Sec-WebSocket-Extensions: %s\r\n" % ext) if ext else ""))
+    writer.write(resp.encode("latin-1"))
+    return request
 
 
 # --------------------------------------------------------------------------
@@ -274,6 +283,7 @@ class FuzzConnection:
         self.tx_frame_stats = collections.Counter()
         self.rx_frame_stats = collections.Counter()
         self.auto_fragment_size = 0
+        self.pmd = None                  # deflate.PerMessageDeflate once negotiated
 
         self._timers = set()
         self._close_timer = None
@@ -285,6 +295,7 @@ class FuzzConnection:
         self._msg_opcode = None
         self._msg_parts = []
         self._msg_len = 0
+        self._msg_compressed = False
         self._utf8 = None
         self._stream = None              # (mask_key, offset) for begin_frame / frame_data
         self.closed = self.loop.create_future()
@@ -414,15 +425,21 @@ class FuzzConnection:
         self.tx_frame_stats[opcode] += 1
         self.send_data(self.build_frame(opcode, payload, fin, rsv, mask, payload_len), sync, chopsize)
 
-    def send_message(self, payload, binary=False, fragment_size=None):
+    def send_message(self, payload, binary=False, fragment_size=None, compress=True):
+        """Send a message, compressed when permessage-deflate was negotiated (unless compress is
+        False), in fragments of fragment_size / auto_fragment_size octets of wire payload."""
         fs = fragment_size or self.auto_fragment_size or 0
         opcode = 2 if binary else 1
+        rsv = 0
+        if self.pmd is not None and compress:
+            payload = self.pmd.compress(payload)
+            rsv = 4
         if fs <= 0 or len(payload) <= fs:
-            self.send_frame(opcode, payload)
+            self.send_frame(opcode, payload, rsv=rsv)
             return
         n = len(payload)
         for i in range(0, n, fs):
-            self.send_frame(opcode if i == 0 else 0, payload[i:i + fs], fin=(i + fs >= n))
+            self.send_frame(opcode if i == 0 else 0, payload[i:i + fs], fin=(i + fs >= n), rsv=rsv if i == 0 else 0)
 
     def begin_frame(self, opcode, length, fin=True):
         """Start a frame whose payload is then sent in pieces with frame_data()."""
@@ -594,7 +611,16 @@ class FuzzConnection:
         if self._rx_dead and opcode != 8:
             return
         if rsv:
-            return self._violation("peer sent a frame with RSV=%d but no extension was negotiated" % rsv)
+            if self.pmd is None:
+                return self._violation("peer sent a frame with RSV=%d but no extension was negotiated" % rsv)
+            if rsv & 3:
+                return self._violation("peer sent a frame with RSV=%d; permessage-deflate defines only RSV1" % rsv)
+            if opcode >= 8:
+                return self._violation("peer sent a control frame with RSV1 set (control frames are never "
+                                       "compressed)")
+            if opcode == 0:
+                return self._violation("peer sent a continuation frame with RSV1 set (only the first frame of a "
+                                       "compressed message has RSV1)")
         if opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
             return self._violation("peer sent a frame with reserved opcode %d" % opcode)
         if self.is_server and not masked:
@@ -627,7 +653,9 @@ class FuzzConnection:
             self._msg_opcode = opcode
             self._msg_parts = []
             self._msg_len = 0
-            self._utf8 = codecs.getincrementaldecoder("utf-8")("strict") if opcode == 1 else None
+            self._msg_compressed = bool(rsv & 4)
+            self._utf8 = (codecs.getincrementaldecoder("utf-8")("strict")
+                          if opcode == 1 and not self._msg_compressed else None)
         self._msg_len += len(payload)
         if self._msg_len > MAX_MESSAGE:
             return self._violation("message larger than this runner accepts", CLOSE_TOO_BIG)
@@ -640,6 +668,20 @@ class FuzzConnection:
         if fin:
             msg = b"".join(self._msg_parts)
             binary = self._msg_opcode == 2
+            if self._msg_compressed:
+                try:
+                    msg = self.pmd.inflate(msg)
+                except Exception as e:   # deflate.InflateError
+                    return self._violation("peer sent a compressed message that cannot be inflated with the "
+                                           "negotiated parameters (%s)" % e, CLOSE_INVALID_PAYLOAD)
+                if not binary:
+                    try:
+                        msg.decode("utf-8")
+                    except UnicodeDecodeError:
+                        return self._violation("peer sent a compressed text message that is not valid UTF-8",
+                                               CLOSE_INVALID_PAYLOAD)
+            elif self.pmd is not None:
+                self.pmd.note_uncompressed(len(msg))
             self._msg_opcode = None
             self._msg_parts = []
             self._utf8 = None

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Standard Autobahn|Testsuite test-client loop built on PyPI `websockets`.
 
-Usage: websockets_autobahn_client.py ws://127.0.0.1:PORT [agent]
+Usage: websockets_autobahn_client.py [--deflate] ws://127.0.0.1:PORT [agent]
 getCaseCount, then runCase?case=i&agent=A for each case (echoing every message),
-then updateReports?agent=A. Compression off, messages up to 256 MiB, every step bounded.
+then updateReports?agent=A. Messages up to 256 MiB, every step bounded. Compression is off
+unless --deflate is given: then permessage-deflate is offered with websockets' defaults
+(compression="deflate").
 """
 import os
 
@@ -19,10 +21,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 CASE_TIMEOUT = 120
+DEFLATE = "--deflate" in sys.argv[1:]
+ARGS = [a for a in sys.argv[1:] if a != "--deflate"]
 
 
 def opts():
-    return dict(compression=None, max_size=256 * 2**20, max_queue=None, ping_interval=None,
+    return dict(compression="deflate" if DEFLATE else None, max_size=256 * 2**20, max_queue=None, ping_interval=None,
                 open_timeout=10, close_timeout=5)
 
 
@@ -42,8 +46,8 @@ async def run_case(base, i, agent):
 
 
 async def main():
-    base = (sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:9001").rstrip("/")
-    agent = sys.argv[2] if len(sys.argv) > 2 else "websockets"
+    base = (ARGS[0] if ARGS else "ws://127.0.0.1:9001").rstrip("/")
+    agent = ARGS[1] if len(ARGS) > 1 else "websockets"
     count = await get_case_count(base)
     print("running %d cases against %s as agent %s" % (count, base, agent), flush=True)
     for i in range(1, count + 1):

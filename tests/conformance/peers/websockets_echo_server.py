@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Echo server built on PyPI `websockets` (asyncio API), a reference peer for the runner.
 
-Usage: websockets_echo_server.py --port N [--host 127.0.0.1] [--tls-cert C --tls-key K]
+Usage: websockets_echo_server.py --port N [--host 127.0.0.1] [--tls-cert C --tls-key K] [--deflate]
 Prints "listening on <port>" once ready (port 0 picks a free port); echoes every
-message with its type; compression off; messages up to 256 MiB.
+message with its type; messages up to 256 MiB. Compression is off unless --deflate is
+given: then permessage-deflate is accepted with websockets' defaults (compression="deflate").
 """
 import os
 
@@ -34,6 +35,7 @@ async def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--deflate", action="store_true", help="accept permessage-deflate")
     a = ap.parse_args()
     ctx = None
     if a.tls_cert:
@@ -42,7 +44,7 @@ async def main():
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    async with serve(echo, a.host, a.port, ssl=ctx, compression=None, max_size=256 * 2**20,
+    async with serve(echo, a.host, a.port, ssl=ctx, compression="deflate" if a.deflate else None, max_size=256 * 2**20,
                      max_queue=None, ping_interval=None) as server:
         port = server.sockets[0].getsockname()[1]
         print("listening on %d" % port, flush=True)

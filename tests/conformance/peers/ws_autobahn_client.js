@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Standard Autobahn|Testsuite test-client loop built on npm `ws`.
-// Usage: node ws_autobahn_client.js ws://127.0.0.1:PORT [agent]
+// Usage: node ws_autobahn_client.js [--deflate] ws://127.0.0.1:PORT [agent]
+// --deflate: offer permessage-deflate (ws's default offer) with threshold 0, so that
+// every echo is compressed.
 // getCaseCount, then runCase?case=i&agent=A for each case (echoing every message with
 // its type), then updateReports?agent=A. Every step has a time limit.
 'use strict';
@@ -13,15 +15,18 @@ function loadWs() {
 }
 const WebSocket = loadWs();
 
-const base = (process.argv[2] || 'ws://127.0.0.1:9001').replace(/\/+$/, '');
-const agent = process.argv[3] || 'ws';
+const argv = process.argv.slice(2);
+const deflate = argv.includes('--deflate');
+const pos = argv.filter((a) => a !== '--deflate');
+const base = (pos[0] || 'ws://127.0.0.1:9001').replace(/\/+$/, '');
+const agent = pos[1] || 'ws';
 const CASE_TIMEOUT_MS = 120000;
 
 function connect(url, onOpen, onMessage) {
   return new Promise((resolve) => {
     let done = false;
     const ws = new WebSocket(url, {
-      perMessageDeflate: false,
+      perMessageDeflate: deflate ? { threshold: 0 } : false,
       maxPayload: 256 * 1024 * 1024,
       maxFragments: 0, // default 16384 would refuse 9.3.1/9.4.1 (65536 fragments)
       rejectUnauthorized: process.env.NODE_TLS_REJECT_UNAUTHORIZED !== '0',

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Echo server built on npm `ws`, a reference peer for the conformance runner.
-// Usage: node ws_echo_server.js --port N [--host 127.0.0.1] [--tls-cert C --tls-key K]
+// Usage: node ws_echo_server.js --port N [--host 127.0.0.1] [--tls-cert C --tls-key K] [--deflate]
 // Prints "listening on <port>" once ready (port 0 picks a free port). Every message
 // is echoed with the same type (text/binary). Stops on SIGTERM/SIGINT.
+// --deflate: accept permessage-deflate (RFC 7692) with ws's defaults and threshold 0,
+// so that every echo is compressed.
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -25,13 +27,14 @@ const port = parseInt(opt('--port', '0'), 10);
 const host = opt('--host', '127.0.0.1');
 const cert = opt('--tls-cert');
 const key = opt('--tls-key');
+const deflate = args.includes('--deflate');
 
 const server = cert && key
   ? https.createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) })
   : http.createServer();
 const wss = new WebSocketServer({
   server,
-  perMessageDeflate: false,
+  perMessageDeflate: deflate ? { threshold: 0 } : false,
   maxPayload: 256 * 1024 * 1024,
   // ws >= 8.18 closes with 1008 after 16384 fragments of one message by default;
   // group 9.3.1/9.4.1 (Autobahn's and our short form) send 65536 fragments.
