@@ -386,7 +386,12 @@ class PerMessageDeflate:
                 if d.eof or (not buf and len(piece) < chunk):
                     break
         except zlib.error as e:
-            raise InflateError("cannot inflate with a window of %d bits: %s" % (bits, e))
+            hint = ""
+            if "too far back" in str(e):
+                hint = (" (a back-reference reaches beyond the %d-octet window%s)" % (
+                    window, ", or into an earlier message although no context takeover was agreed"
+                    if self.rx_no_takeover else ""))
+            raise InflateError("cannot inflate with a window of %d bits: %s%s" % (bits, e, hint))
         if d.eof:
             # a block with BFINAL=1 ended the data: only (part of) our appended tail may follow
             rest = d.unused_data

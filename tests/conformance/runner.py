@@ -74,7 +74,8 @@ def case_record(spec, case, conn, was_open, is_server, duration, extra_reason=No
     if conn is not None and conn.peer_violation and behavior != C.INFORMATIONAL:
         # a conformant peer never puts an invalid frame on the wire
         behavior = C.FAILED
-        result = "the peer violated RFC 6455: %s" % conn.peer_violation
+        result = "the peer violated %s: %s" % (getattr(conn, "peer_violation_rfc", None) or "RFC 6455",
+                                               conn.peer_violation)
     if conn is not None and conn.internal_error:
         behavior = C.FAILED
         result = "internal error in the runner: %s" % conn.internal_error
@@ -318,6 +319,7 @@ class FuzzServer:
         self.last_activity = time.monotonic()
         self.exit_status = None
         self.active = set()
+        self.running_cases = set()  # tasks of /runCase connections still being judged
 
     def finish(self, status):
         if not self.done.done():
@@ -399,6 +401,11 @@ class FuzzServer:
             conn.send_frame(1, json.dumps({"behavior": rec["behavior"] if rec else None}).encode())
             conn.send_close(1000)
         elif path == "/updateReports":
+            # a client may ask for the report while the last case is still being judged (it
+            # moved on after sending its close frame): wait for the cases in flight first
+            pending = [t for t in self.running_cases if t is not asyncio.current_task()]
+            if pending:
+                await asyncio.wait(pending, timeout=30 * max(1.0, C.TIME_SCALE))
             counts = self.update_report(agent)
             conn.send_close(1000)
             await conn.wait_closed(3)
@@ -434,6 +441,14 @@ class FuzzServer:
             return None, "invalid case %r" % (tup if tup is not None else n)
 
     async def _run_case(self, conn, spec, agent, case=None):
+        task = asyncio.current_task()
+        self.running_cases.add(task)
+        try:
+            await self._run_case_inner(conn, spec, agent, case)
+        finally:
+            self.running_cases.discard(task)
+
+    async def _run_case_inner(self, conn, spec, agent, case):
         if agent not in self.started:
             self.started[agent] = (now_iso(), time.monotonic())
         if case is None:

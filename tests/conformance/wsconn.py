@@ -279,6 +279,7 @@ class FuzzConnection:
         self.local_close_code = None
         self.local_close_reason = None
         self.peer_violation = None       # first protocol violation by the peer that we detected
+        self.peer_violation_rfc = None   # "RFC 6455" or "RFC 7692" (permessage-deflate)
         self.internal_error = None
         self.tx_frame_stats = collections.Counter()
         self.rx_frame_stats = collections.Counter()
@@ -556,9 +557,10 @@ class FuzzConnection:
                     pass
 
     # -------------------------------------------------------------- receiving
-    def _violation(self, reason, code=CLOSE_PROTOCOL_ERROR):
+    def _violation(self, reason, code=CLOSE_PROTOCOL_ERROR, rfc="RFC 6455"):
         if self.peer_violation is None:
             self.peer_violation = reason
+            self.peer_violation_rfc = rfc
         self._rx_dead = True
         self.fail(code, reason)
 
@@ -614,13 +616,13 @@ class FuzzConnection:
             if self.pmd is None:
                 return self._violation("peer sent a frame with RSV=%d but no extension was negotiated" % rsv)
             if rsv & 3:
-                return self._violation("peer sent a frame with RSV=%d; permessage-deflate defines only RSV1" % rsv)
+                return self._violation("peer sent a frame with RSV=%d; permessage-deflate defines only RSV1" % rsv, rfc="RFC 7692")
             if opcode >= 8:
                 return self._violation("peer sent a control frame with RSV1 set (control frames are never "
-                                       "compressed)")
+                                       "compressed)", rfc="RFC 7692")
             if opcode == 0:
                 return self._violation("peer sent a continuation frame with RSV1 set (only the first frame of a "
-                                       "compressed message has RSV1)")
+                                       "compressed message has RSV1)", rfc="RFC 7692")
         if opcode in (3, 4, 5, 6, 7, 11, 12, 13, 14, 15):
             return self._violation("peer sent a frame with reserved opcode %d" % opcode)
         if self.is_server and not masked:
@@ -673,13 +675,13 @@ class FuzzConnection:
                     msg = self.pmd.inflate(msg)
                 except Exception as e:   # deflate.InflateError
                     return self._violation("peer sent a compressed message that cannot be inflated with the "
-                                           "negotiated parameters (%s)" % e, CLOSE_INVALID_PAYLOAD)
+                                           "negotiated parameters (%s)" % e, CLOSE_INVALID_PAYLOAD, rfc="RFC 7692")
                 if not binary:
                     try:
                         msg.decode("utf-8")
                     except UnicodeDecodeError:
                         return self._violation("peer sent a compressed text message that is not valid UTF-8",
-                                               CLOSE_INVALID_PAYLOAD)
+                                               CLOSE_INVALID_PAYLOAD, rfc="RFC 7692")
             elif self.pmd is not None:
                 self.pmd.note_uncompressed(len(msg))
             self._msg_opcode = None
