@@ -23,4 +23,9 @@ run "$PY" tests/conformance/run_against.py client --agent uvws-c-client --cases 
 run "$PY" tests/conformance/run_against.py client --agent uvws-c-client-wss --cases $cases \
   --scheme wss --host localhost --tls-cert "$pki/server.pem" --tls-key "$pki/server.key" \
   -- "$B/autobahn_client" {url} {agent} "$pki/ca.pem"
+# permessage-deflate (RFC 7692): groups 12 and 13, and 1-7, 10 with it on.
+run "$PY" tests/conformance/run_against.py server --agent uvws-c-server-deflate --cases 1-7,10,12,13 \
+  -- "$B/echo_server" --host 127.0.0.1 --port 0 --deflate
+run env UVWS_DEFLATE=1 "$PY" tests/conformance/run_against.py client --agent uvws-c-client-deflate \
+  --cases 12,13 -- "$B/autobahn_client" {url} {agent}
 exit $status
