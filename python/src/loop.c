@@ -154,9 +154,25 @@ void uvwspy_kick(LoopObject *L) {
   }
 }
 
+/* libuv applies new epoll interests (uv__io_start: a socket to read after
+ * an accept, POLLOUT once a write is queued, a resumed read) only at the
+ * start of its next poll. In uv_run(DEFAULT) that poll follows at once; here
+ * the loop returns to asyncio, which waits on the epoll fd that does not yet
+ * watch those sockets. So when interests are pending after a run, run again
+ * soon. The queue is a private field of uv_loop_t; libuv is linked in
+ * statically, so the layout is the one compiled against. */
+static int watchers_pending(const uv_loop_t *loop) {
+#if UV_VERSION_MAJOR == 1 && UV_VERSION_MINOR < 45
+  return loop->watcher_queue[0] != (void *)&loop->watcher_queue;
+#else
+  return loop->watcher_queue.next != &loop->watcher_queue;
+#endif
+}
+
 /* After a run: make sure asyncio calls us again when libuv needs it. */
 static int reschedule(LoopObject *L) {
   if (!L->aio) return 0;
+  if (watchers_pending(&L->uv)) return schedule_soon(L);
   if (!uv_loop_alive(&L->uv)) {
     if (L->idle_cb) {
       PyObject *cb = L->idle_cb;
