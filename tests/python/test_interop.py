@@ -565,3 +565,34 @@ def test_wss_their_server_our_client(kind, tls):
                     await uvws.connect(url)
 
     arun(main(), 60)
+
+
+def test_handshake_and_partial_write_latency():
+    """Sockets that libuv starts watching during a run (an accepted
+    connection; POLLOUT after a partial write) are watched before asyncio
+    waits again: no handshake or write waits for the next timer tick."""
+
+    async def main():
+        srv = OurServer("callbacks")
+        port = await srv.start()
+        loop = asyncio.get_running_loop()
+        t = loop.time()
+        for _ in range(20):
+            async with ws_connect(f"ws://127.0.0.1:{port}/") as ws:
+                await ws.send("x")
+                assert await ws.recv() == "x"
+        handshakes = loop.time() - t
+        # a reply too large for the socket buffers, read by a client that
+        # is slow to start reading
+        async with ws_connect(f"ws://127.0.0.1:{port}/", max_size=None) as ws:
+            await ws.send("big")
+            await asyncio.sleep(0.05)
+            t = loop.time()
+            assert len(await ws.recv()) == BIG
+            big_reply = loop.time() - t
+        await srv.stop()
+        return handshakes, big_reply
+
+    handshakes, big_reply = arun(main())
+    assert handshakes < 1.5, f"20 handshakes took {handshakes:.2f}s"
+    assert big_reply < 1.0, f"the 16 MiB reply took {big_reply:.2f}s"
