@@ -533,6 +533,9 @@ class DeflateEcho(Case):
             if self.behavior == FAILED and self.cursor is not None and not self.timed_out and self.expect is not None:
                 self.result = ("The connection ended after %d of %d echoes, before the echo of message %d." % (
                     self.echoed, self.count, self.sent))
+                if self.echoed == 0 and is_server and not self.p.closed_by_me:
+                    self.result += (" The client left right after the opening handshake: did it reject our "
+                                    "permessage-deflate response %r?" % self.response_header)
         if self.negotiation_errors:
             self.behavior = FAILED
             self.result = "The client's permessage-deflate offer is invalid: %s. %s" % (

@@ -316,6 +316,10 @@ class InflateError(Exception):
     pass
 
 
+class InflateTooBig(InflateError):
+    pass
+
+
 class PerMessageDeflate:
     """Compression state of one connection after a successful negotiation."""
 
@@ -381,7 +385,7 @@ class PerMessageDeflate:
                 parts.append(piece)
                 total += len(piece)
                 if self.max_size is not None and total > self.max_size:
-                    raise InflateError("inflated message is larger than %d octets" % self.max_size)
+                    raise InflateTooBig("inflated message is larger than %d octets" % self.max_size)
                 buf = d.unconsumed_tail
                 if d.eof or (not buf and len(piece) < chunk):
                     break

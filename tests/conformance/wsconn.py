@@ -24,6 +24,8 @@ import struct
 import time
 from urllib.parse import parse_qs, urlsplit
 
+from deflate import InflateError, InflateTooBig
+
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 OPEN = "OPEN"
@@ -673,7 +675,10 @@ class FuzzConnection:
             if self._msg_compressed:
                 try:
                     msg = self.pmd.inflate(msg)
-                except Exception as e:   # deflate.InflateError
+                except InflateTooBig as e:
+                    return self._violation("peer sent a compressed message that inflates beyond what this runner "
+                                           "accepts (%s)" % e, CLOSE_TOO_BIG)
+                except InflateError as e:
                     return self._violation("peer sent a compressed message that cannot be inflated with the "
                                            "negotiated parameters (%s)" % e, CLOSE_INVALID_PAYLOAD, rfc="RFC 7692")
                 if not binary:
@@ -681,7 +686,7 @@ class FuzzConnection:
                         msg.decode("utf-8")
                     except UnicodeDecodeError:
                         return self._violation("peer sent a compressed text message that is not valid UTF-8",
-                                               CLOSE_INVALID_PAYLOAD, rfc="RFC 7692")
+                                               CLOSE_INVALID_PAYLOAD)
             elif self.pmd is not None:
                 self.pmd.note_uncompressed(len(msg))
             self._msg_opcode = None
