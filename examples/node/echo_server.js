@@ -4,6 +4,7 @@
 //
 //   node examples/node/echo_server.js [--port 9001] [--host ADDR] [--path /x]
 //        [--max-payload BYTES] [--tls-cert cert.pem --tls-key key.pem]
+//        [--deflate] [--deflate-no-takeover]   (permessage-deflate)
 //        [--ws]   (use npm's ws instead of uvws, for comparisons)
 //
 // Prints "listening on <port>" once it accepts connections (--port 0 picks a
@@ -15,7 +16,7 @@ const fs = require('fs');
 function usage() {
   process.stderr.write(
     'usage: echo_server.js [--port N] [--host ADDR] [--path P] [--max-payload BYTES] ' +
-      '[--tls-cert FILE --tls-key FILE] [--ws]\n',
+      '[--tls-cert FILE --tls-key FILE] [--deflate] [--deflate-no-takeover] [--ws]\n',
   );
   process.exit(2);
 }
@@ -34,7 +35,10 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--max-payload') opts.maxPayload = Number(val());
   else if (a === '--tls-cert') cert = fs.readFileSync(val());
   else if (a === '--tls-key') key = fs.readFileSync(val());
-  else if (a === '--ws') useWs = true;
+  else if (a === '--deflate') opts.perMessageDeflate = { threshold: 0 };
+  else if (a === '--deflate-no-takeover') {
+    opts.perMessageDeflate = { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true };
+  } else if (a === '--ws') useWs = true;
   else usage();
 }
 

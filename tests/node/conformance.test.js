@@ -1,8 +1,9 @@
 'use strict';
 
 // The conformance runner (tests/conformance, Autobahn|Testsuite groups 1-7
-// and 10 re-implemented) against examples/node/echo_server.js: every case must
-// be OK (INFORMATIONAL cases only inform).
+// and 10 re-implemented, 12 and 13 for permessage-deflate) against
+// examples/node/echo_server.js: every case must be OK (INFORMATIONAL cases
+// only inform).
 
 const { it } = require('node:test');
 const assert = require('node:assert');
@@ -10,6 +11,7 @@ const path = require('path');
 const fs = require('fs');
 const os = require('os');
 const { spawn } = require('child_process');
+const WebSocket = require('uvws');
 const { ROOT, once } = require('./helpers');
 
 const RUNNER = path.join(ROOT, 'tests', 'conformance', 'runner.py');
@@ -19,20 +21,22 @@ function python() {
   return fs.existsSync(venv) ? venv : 'python3';
 }
 
-it('conformance groups 1-7 and 10 against the Node echo server: all OK', { timeout: 300000 }, async (t) => {
+async function runConformance(t, serverArgs, cases) {
   if (!fs.existsSync(RUNNER)) {
     t.skip('tests/conformance/runner.py is not there');
     return;
   }
-  const server = spawn(process.execPath, [path.join(ROOT, 'examples', 'node', 'echo_server.js'), '--port', '0', '--host', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const server = spawn(
+    process.execPath,
+    [path.join(ROOT, 'examples', 'node', 'echo_server.js'), '--port', '0', '--host', '127.0.0.1', ...serverArgs],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'uvws-conf-')), 'report.json');
   try {
     const [line] = await once(server.stdout, 'data', 10000);
     const port = /listening on (\d+)/.exec(line.toString())[1];
     const r = await new Promise((resolve) => {
-      const p = spawn(python(), [RUNNER, 'client', '--url', `ws://127.0.0.1:${port}/`, '--cases', '1-7,10', '--report', report], {
+      const p = spawn(python(), [RUNNER, 'client', '--url', `ws://127.0.0.1:${port}/`, '--cases', cases, '--report', report], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -53,8 +57,9 @@ it('conformance groups 1-7 and 10 against the Node echo server: all OK', { timeo
       `cases not OK:\n${r.out}`,
     );
     assert.ok(rep.cases.length > 200, `only ${rep.cases.length} cases ran`);
-    for (const g of ['1', '2', '3', '4', '5', '6', '7', '10']) {
-      assert.ok(rep.cases.some((c) => c.id.split('.')[0] === g), `group ${g} ran`);
+    for (const g of cases.split(',')) {
+      const first = g.split('-')[0];
+      assert.ok(rep.cases.some((c) => c.id.split('.')[0] === first), `group ${first} ran`);
     }
     assert.strictEqual(r.code, 0, r.out);
   } finally {
@@ -62,5 +67,13 @@ it('conformance groups 1-7 and 10 against the Node echo server: all OK', { timeo
     await once(server, 'exit', 5000).catch(() => server.kill('SIGKILL'));
     fs.rmSync(path.dirname(report), { recursive: true, force: true });
   }
-});
+}
 
+it('conformance groups 1-7 and 10 against the Node echo server: all OK', { timeout: 300000 }, (t) =>
+  runConformance(t, [], '1-7,10'));
+
+it(
+  'with permessage-deflate: groups 1-7, 10, 12 and 13 all OK',
+  { timeout: 300000, skip: !WebSocket.engineFeatures.permessageDeflate && 'engine without permessage-deflate' },
+  (t) => runConformance(t, ['--deflate'], '1-7,10,12,13'),
+);
