@@ -83,13 +83,27 @@ declare namespace WebSocket {
     maxFragments?: number;
     /** How long to wait for the peer's close frame, in ms. */
     closeTimeout?: number;
-    /** uvws has no permessage-deflate: only false is accepted. */
-    perMessageDeflate?: false;
+    /** Offered by default, as ws does (false: not offered). */
+    perMessageDeflate?: boolean | PerMessageDeflateOptions;
     /** Not supported: throws. */
     followRedirects?: false;
     skipUTF8Validation?: boolean;
     allowSynchronousEvents?: boolean;
     autoPong?: true;
+  }
+
+  interface PerMessageDeflateOptions {
+    serverNoContextTakeover?: boolean;
+    clientNoContextTakeover?: boolean;
+    serverMaxWindowBits?: number | boolean;
+    clientMaxWindowBits?: number | boolean;
+    zlibDeflateOptions?: { level?: number; memLevel?: number; [key: string]: unknown };
+    /** Ignored by uvws. */
+    zlibInflateOptions?: { [key: string]: unknown };
+    /** Messages below this many bytes are sent uncompressed (default 1024). */
+    threshold?: number;
+    /** Ignored by uvws. */
+    concurrencyLimit?: number;
   }
 
   interface Event {
@@ -155,8 +169,8 @@ declare namespace WebSocket {
     path?: string;
     noServer?: boolean;
     clientTracking?: boolean;
-    /** uvws has no permessage-deflate: only false is accepted. */
-    perMessageDeflate?: false;
+    /** Enable permessage-deflate (off by default, as in ws). */
+    perMessageDeflate?: boolean | PerMessageDeflateOptions;
     maxPayload?: number;
     maxFragments?: number;
     closeTimeout?: number;
@@ -238,6 +252,8 @@ declare namespace WebSocket {
 
   /** The version of the C engine. */
   const engineVersion: string;
+  /** What this build of the engine can do. */
+  const engineFeatures: { readonly tls: boolean; readonly permessageDeflate: boolean };
 }
 
 declare class WebSocket extends EventEmitter {

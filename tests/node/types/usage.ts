@@ -76,8 +76,12 @@ stream.on('data', (d: string) => console.log(d));
 client.binaryType = 'text';
 // @ts-expect-error readyState is read-only
 client.readyState = 1;
-// @ts-expect-error perMessageDeflate cannot be enabled
-new WebSocketServer({ port: 0, perMessageDeflate: true });
+new WebSocketServer({ port: 0, perMessageDeflate: { threshold: 0, serverNoContextTakeover: true, zlibDeflateOptions: { level: 3 } } });
+const features: { readonly permessageDeflate: boolean } = WebSocket.engineFeatures;
+console.log(features.permessageDeflate);
+client.send('x', { compress: false });
+// @ts-expect-error perMessageDeflate takes a boolean or an options object
+new WebSocketServer({ port: 0, perMessageDeflate: 'yes' });
 // @ts-expect-error send() needs data
 client.send();
 // @ts-expect-error close() takes a callback, not a number
