@@ -197,7 +197,7 @@ def test_client_side_agreed_parameters():
     # our hints (10 bits, no context takeover) are kept although the server allows more
     assert (a["client_max_window_bits"], a["client_no_context_takeover"]) == (10, True)
     assert (a["peer_max_window_bits"], a["peer_no_context_takeover"]) == (11, False)
-    assert deflate.client_accept(CMWB and [CMWB], "") == (None, None)
+    assert deflate.client_accept([CMWB], "") == (None, None)
 
 
 def test_server_side_accept():
