@@ -464,6 +464,10 @@ void uvws__tls_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
       tls_fail(ws, "TLS error");
       return;
     }
+    /* What SSL_read wrote (a key update answer) goes out now: the shared
+     * output buffer must be empty before a callback may write to another
+     * connection. */
+    flush_out(ws);
     uvws__on_plain(ws, dst, (size_t)r);
     if (ws->flags & F_HANDLE_CLOSING) return;
   }
