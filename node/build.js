@@ -56,9 +56,15 @@ function nodeIncludeDir() {
     '/usr/include/node',
     '/usr/local/include/node',
   ], 'node_api.h');
-  if (!dir || !fs.existsSync(path.join(dir, 'uv.h'))) {
-    throw new Error('Node headers (node_api.h, uv.h) not found: install the ' +
+  if (!dir) {
+    throw new Error('Node headers (node_api.h) not found: install the ' +
       'Node.js development headers or set UVWS_NODE_INCLUDE');
+  }
+  // A Node that bundles libuv and OpenSSL ships their headers next to its
+  // own; one built against the system's (Debian's nodejs) uses the system
+  // headers, found after these.
+  if (!fs.existsSync(path.join(dir, 'uv.h')) && !fs.existsSync('/usr/include/uv.h')) {
+    throw new Error(`uv.h not found (neither in ${dir} nor in /usr/include)`);
   }
   return dir;
 }
