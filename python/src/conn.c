@@ -87,6 +87,12 @@ void uvwspy_conn_opened(ConnObject *c, uvws_t *ws) {
   PyObject *proto = PyUnicode_DecodeLatin1(p, (Py_ssize_t)strlen(p), NULL);
   if (proto) Py_XSETREF(c->protocol, proto);
   else PyErr_Clear();
+  const char *x = uvws_extensions(ws);
+  if (x && *x) {
+    PyObject *ext = PyUnicode_DecodeLatin1(x, (Py_ssize_t)strlen(x), NULL);
+    if (ext) Py_XSETREF(c->extensions, ext);
+    else PyErr_Clear();
+  }
   struct sockaddr_storage ss;
   if (uvws_remote_address(ws, &ss) == 0) {
     PyObject *a = addr_tuple(&ss);
@@ -349,20 +355,25 @@ static int parse_type(PyObject *binary, const payload_t *p, int *type) {
 
 static PyObject *Conn_send(ConnObject *c, PyObject *const *args, Py_ssize_t nargs,
                            PyObject *kwnames) {
-  PyObject *data = NULL, *binary = NULL, *fin_o = NULL;
+  PyObject *data = NULL, *binary = NULL, *fin_o = NULL, *compress_o = NULL;
   Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-  if (nargs < 1 || nargs > 3) goto usage;
+  if (nargs < 1 || nargs > 4) goto usage;
   data = args[0];
   if (nargs > 1) binary = args[1];
   if (nargs > 2) fin_o = args[2];
+  if (nargs > 3) compress_o = args[3];
   for (Py_ssize_t i = 0; i < nkw; i++) {
     PyObject *k = PyTuple_GET_ITEM(kwnames, i);
     if (PyUnicode_CompareWithASCIIString(k, "binary") == 0 && !binary) binary = args[nargs + i];
     else if (PyUnicode_CompareWithASCIIString(k, "fin") == 0 && !fin_o) fin_o = args[nargs + i];
+    else if (PyUnicode_CompareWithASCIIString(k, "compress") == 0 && !compress_o)
+      compress_o = args[nargs + i];
     else goto usage;
   }
-  int fin = 1;
+  int fin = 1, compress = 1;
   if (fin_o && (fin = PyObject_IsTrue(fin_o)) < 0) return NULL;
+  if (compress_o && compress_o != Py_None && (compress = PyObject_IsTrue(compress_o)) < 0)
+    return NULL;
   payload_t p;
   if (payload_get(data, &p) < 0) return NULL;
   int type;
@@ -370,7 +381,7 @@ static PyObject *Conn_send(ConnObject *c, PyObject *const *args, Py_ssize_t narg
     payload_release(&p);
     return NULL;
   }
-  int flags = type | (fin ? 0 : UVWS_MORE);
+  int flags = type | (fin ? 0 : UVWS_MORE) | (compress ? 0 : UVWS_NO_COMPRESS);
   LoopObject *L = c->loop;
   if (!c->ws) {
     payload_release(&p);
@@ -398,7 +409,7 @@ static PyObject *Conn_send(ConnObject *c, PyObject *const *args, Py_ssize_t narg
   if (r < 0) return uvwspy_raise(r, NULL);
   return PyLong_FromLong(r);
 usage:
-  PyErr_SetString(PyExc_TypeError, "send(data, binary=None, fin=True)");
+  PyErr_SetString(PyExc_TypeError, "send(data, binary=None, fin=True, compress=True)");
   return NULL;
 }
 
@@ -598,17 +609,61 @@ int uvwspy_parse_limits(PyObject *d, uvws_limits_t *lim) {
   return 0;
 }
 
+int uvwspy_parse_deflate(PyObject *d, uvws_deflate_options_t **out) {
+  *out = NULL;
+  if (!d || d == Py_None) return 0;
+  if (!PyDict_Check(d)) {
+    PyErr_SetString(PyExc_TypeError, "deflate options must be a dict");
+    return -1;
+  }
+  static const char *ints[] = {"server_no_context_takeover", "client_no_context_takeover",
+                               "server_max_window_bits", "client_max_window_bits", "level",
+                               "mem_level", "threshold", NULL};
+  PyObject *key;
+  Py_ssize_t pos = 0;
+  while (PyDict_Next(d, &pos, &key, NULL)) {
+    int ok = 0;
+    for (int i = 0; ints[i] && !ok; i++) ok = PyUnicode_CompareWithASCIIString(key, ints[i]) == 0;
+    if (!ok) {
+      PyErr_Format(PyExc_TypeError, "unknown permessage-deflate option %R", key);
+      return -1;
+    }
+  }
+  uvws_deflate_options_t *o = PyMem_Calloc(1, sizeof(*o));
+  if (!o) {
+    PyErr_NoMemory();
+    return -1;
+  }
+  int *fields[] = {&o->server_no_context_takeover, &o->client_no_context_takeover,
+                   &o->server_max_window_bits, &o->client_max_window_bits, &o->level,
+                   &o->mem_level};
+  for (int i = 0; i < 6; i++) {
+    PyObject *v = PyDict_GetItemString(d, ints[i]);
+    if (!v || v == Py_None) continue;
+    long x = PyLong_AsLong(v);
+    if (x == -1 && PyErr_Occurred()) goto fail;
+    *fields[i] = (int)x;
+  }
+  if (get_size(d, "threshold", &o->threshold) < 0) goto fail;
+  *out = o;
+  return 0;
+fail:
+  PyMem_Free(o);
+  return -1;
+}
+
 static PyObject *Conn_connect(ConnObject *c, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"loop", "url", "protocols", "headers", "origin",
-                           "connect_timeout_ms", "max_response_bytes", "limits", "tls", NULL};
+                           "connect_timeout_ms", "max_response_bytes", "limits", "tls",
+                           "deflate", NULL};
   LoopObject *L;
   PyObject *url, *protocols = NULL, *headers = NULL, *origin = Py_None, *limits = NULL,
-                 *tls = Py_None;
+                 *tls = Py_None, *deflate = Py_None;
   unsigned connect_timeout = 0;
   Py_ssize_t max_response = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!U|OOOInOO:_connect", kwlist, &Loop_Type, &L,
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!U|OOOInOOO:_connect", kwlist, &Loop_Type, &L,
                                    &url, &protocols, &headers, &origin, &connect_timeout,
-                                   &max_response, &limits, &tls))
+                                   &max_response, &limits, &tls, &deflate))
     return NULL;
   if (c->ws || c->loop) {
     PyErr_SetString(PyExc_RuntimeError, "connection already used");
@@ -684,6 +739,13 @@ static PyObject *Conn_connect(ConnObject *c, PyObject *args, PyObject *kw) {
     if (uvwspy_tls_from_dict(tls, &c->tls_mem, &c->tls_keep, &t) < 0) goto done;
     o.tls = t;
   }
+  if (deflate != Py_None) {
+    uvws_deflate_options_t *z;
+    if (uvwspy_parse_deflate(deflate, &z) < 0) goto done;
+    PyMem_Free(c->deflate);
+    c->deflate = z;
+    o.deflate = z;
+  }
   const char *u = PyUnicode_AsUTF8(url);
   if (!u) goto done;
   uvws_t *ws;
@@ -731,6 +793,17 @@ static PyObject *Conn_get_closed(ConnObject *c, void *x) {
 static PyObject *Conn_get_close_code(ConnObject *c, void *x) {
   if (!c->close_code) Py_RETURN_NONE;
   return PyLong_FromLong(c->close_code);
+}
+
+static PyObject *Conn_get_compressed(ConnObject *c, void *x) {
+  return PyBool_FromLong(c->extensions != NULL && c->extensions != Py_None &&
+                         PyUnicode_GET_LENGTH(c->extensions) > 0);
+}
+
+static PyObject *Conn_get_extensions(ConnObject *c, void *x) {
+  PyObject *r = c->extensions ? c->extensions : uvwspy_str_empty;
+  Py_INCREF(r);
+  return r;
 }
 
 static PyObject *Conn_get_qsize(ConnObject *c, void *x) { return PyLong_FromSsize_t(c->q_len); }
@@ -795,17 +868,20 @@ static void Conn_dealloc(ConnObject *c) {
   Py_CLEAR(c->url);
   Py_CLEAR(c->close_reason);
   Py_CLEAR(c->tls_keep);
+  Py_CLEAR(c->extensions);
   PyMem_Free(c->tls_mem);
+  PyMem_Free(c->deflate);
   Py_CLEAR(c->loop);
   tp->tp_free((PyObject *)c);
 }
 
 static PyMethodDef Conn_methods[] = {
     {"send", (PyCFunction)(void (*)(void))Conn_send, METH_FASTCALL | METH_KEYWORDS,
-     "send(data, binary=None, fin=True) -> int\n\n"
+     "send(data, binary=None, fin=True, compress=True) -> int\n\n"
      "Send a message: str as text, bytes-like as binary (binary=True/False forces the type; "
      "bytes sent as text must be UTF-8). fin=False sends a fragment: the message continues "
-     "with the next send. Returns SEND_OK (written or corked), SEND_QUEUED (buffered: wait "
+     "with the next send. compress=False sends it uncompressed even when permessage-deflate "
+     "is on. Returns SEND_OK (written or corked), SEND_QUEUED (buffered: wait "
      "for drain) or SEND_DROPPED (max_backpressure reached). From a thread other than the "
      "loop's, the message is handed to the loop thread and SEND_QUEUED is returned. "
      "Raises InvalidStateError if the connection is not open."},
@@ -857,6 +933,10 @@ static PyGetSetDef Conn_getset[] = {
     {"close_code", (getter)Conn_get_close_code, NULL,
      "The close code reported to on_close (1005: none, 1006: abnormal), or None.", NULL},
     {"_qsize", (getter)Conn_get_qsize, NULL, "Messages waiting in queue mode.", NULL},
+    {"extensions", (getter)Conn_get_extensions, NULL,
+     "The negotiated Sec-WebSocket-Extensions value, or \"\".", NULL},
+    {"compressed", (getter)Conn_get_compressed, NULL,
+     "True when permessage-deflate was negotiated.", NULL},
     {"loop", (getter)Conn_get_loop, NULL, "The Loop the connection runs on.", NULL},
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL}};

@@ -205,6 +205,7 @@ PyMODINIT_FUNC PyInit__uvws(void) {
 
   struct { const char *name; long value; } ints[] = {
       {"TEXT", UVWS_TEXT}, {"BINARY", UVWS_BINARY}, {"MORE", UVWS_MORE},
+      {"NO_COMPRESS", UVWS_NO_COMPRESS},
       {"SEND_OK", UVWS_SEND_OK}, {"SEND_QUEUED", UVWS_SEND_QUEUED},
       {"SEND_DROPPED", UVWS_SEND_DROPPED},
       {"CONNECTING", UVWS_CONNECTING}, {"OPEN", UVWS_OPEN},

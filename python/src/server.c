@@ -231,18 +231,19 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"loop", "on_open", "host", "port", "path", "backlog", "ipv6_only",
                            "max_header_bytes", "max_headers", "handshake_timeout_ms",
                            "max_connections", "limits", "tls", "on_upgrade", "on_closed",
-                           "connection_type", NULL};
+                           "connection_type", "deflate", NULL};
   LoopObject *L;
   PyObject *on_open, *host = Py_None, *path = Py_None, *limits = NULL, *tls = Py_None,
-                     *on_upgrade = Py_None, *on_closed = Py_None;
+                     *on_upgrade = Py_None, *on_closed = Py_None, *deflate = Py_None;
   PyTypeObject *ctype = &Conn_Type;
   int port = 0, backlog = 0, ipv6_only = 0;
   Py_ssize_t max_header_bytes = 0;
   unsigned max_headers = 0, hs_timeout = 0, max_conns = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O|OiOipnIIIOOOOO!:Server", kwlist, &Loop_Type,
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O|OiOipnIIIOOOOO!O:Server", kwlist, &Loop_Type,
                                    &L, &on_open, &host, &port, &path, &backlog, &ipv6_only,
                                    &max_header_bytes, &max_headers, &hs_timeout, &max_conns,
-                                   &limits, &tls, &on_upgrade, &on_closed, &PyType_Type, &ctype))
+                                   &limits, &tls, &on_upgrade, &on_closed, &PyType_Type, &ctype,
+                                   &deflate))
     return NULL;
   if (!PyType_IsSubtype(ctype, &Conn_Type)) {
     PyErr_SetString(PyExc_TypeError, "connection_type must be a subclass of Connection");
@@ -288,6 +289,10 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     uvws_tls_options_t *t;
     if (uvwspy_tls_from_dict(tls, &s->tls_mem, &s->tls_keep, &t) < 0) goto fail;
     o.tls = t;
+  }
+  if (deflate != Py_None) {
+    if (uvwspy_parse_deflate(deflate, &s->deflate) < 0) goto fail;
+    o.deflate = s->deflate;
   }
   if (on_open != Py_None) {
     Py_INCREF(on_open);
@@ -409,6 +414,7 @@ static void Server_dealloc(ServerObject *s) {
   Py_CLEAR(s->tls_keep);
   Py_CLEAR(s->host);
   PyMem_Free(s->tls_mem);
+  PyMem_Free(s->deflate);
   Py_CLEAR(s->loop);
   Py_TYPE(s)->tp_free((PyObject *)s);
 }

@@ -73,6 +73,8 @@ typedef struct ConnObject {
   PyObject *close_reason;   /* str, once closed */
   PyObject *tls_keep;       /* keeps TLS option strings alive */
   void *tls_mem;            /* uvws_tls_options_t (+ sni array) */
+  PyObject *extensions;     /* negotiated Sec-WebSocket-Extensions (str) */
+  uvws_deflate_options_t *deflate; /* client: offered permessage-deflate */
   int close_code;           /* 0 until closed */
   int state;                /* ready state after close (UVWS_CLOSED) */
   int is_client;
@@ -97,6 +99,7 @@ typedef struct ServerObject {
   PyObject *on_closed;      /* () once closed */
   PyObject *tls_keep;
   void *tls_mem;
+  uvws_deflate_options_t *deflate;
   PyObject *host;
   int port;
   int closing;
@@ -153,6 +156,9 @@ void uvwspy_conn_opened(ConnObject *c, uvws_t *ws);
 void uvwspy_conn_exec(ConnObject *c, int kind, PyObject *data, int flags, int code);
 int uvwspy_parse_limits(PyObject *kw, uvws_limits_t *lim);
 int uvwspy_conn_init_strings(void);
+/* permessage-deflate options from a dict (None: off). The struct is kept by
+ * the caller for the object's lifetime. */
+int uvwspy_parse_deflate(PyObject *d, uvws_deflate_options_t **out);
 
 /* tls.c-ish helpers (in server.c) */
 /* Fill a uvws_tls_options_t from a dict; keeps the strings alive in *keep. */

@@ -26,7 +26,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Dict,
 
 from . import _loop, _uvws
 from ._errors import ConnectionClosed, ConnectionClosedOK, InvalidHandshake, InvalidStateError, InvalidStatus, closed_exception
-from ._events import _headers, _limits, _ms
+from ._events import _deflate, _headers, _limits, _ms
 from ._http import Request, Response
 from ._tls import TLSArg, to_engine
 
@@ -53,6 +53,16 @@ def _asyncio_limits(max_size: Optional[int], ping_interval: Optional[float], pin
     if ping_interval and not ping_timeout:
         d["pong_timeout_ms"] = _NO_LIMIT_MS
     return d
+
+
+def _compression(compression: Union[None, str, Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    if compression is None:
+        return None
+    if compression == "deflate":
+        return {}
+    if isinstance(compression, Mapping):
+        return _deflate(compression)
+    raise ValueError(f"unsupported compression: {compression!r} (None or 'deflate')")
 
 
 def _mark_retrieved(fut: "asyncio.Future[Any]") -> None:
@@ -324,6 +334,11 @@ class Connection:
         return self._c.buffered_amount
 
     @property
+    def extensions(self) -> str:
+        """The negotiated Sec-WebSocket-Extensions value ("" if none)."""
+        return self._c.extensions
+
+    @property
     def connection(self) -> _uvws.Connection:
         """The engine connection underneath (shared with the callback API)."""
         return self._c
@@ -398,7 +413,7 @@ class WebSocketServer:
     closes them (1001); :meth:`wait_closed` waits until everything,
     handlers included, has finished."""
 
-    def __init__(self, handler: Callable[[ServerConnection], Awaitable[Any]], host: Optional[str], port: int, *, path: Optional[str], subprotocols: Optional[Sequence[str]], process_request: Optional[Callable[[Request], Any]], max_size: Optional[int], max_queue: Optional[int], ping_interval: Optional[float], ping_timeout: Optional[float], close_timeout: Optional[float], open_timeout: Optional[float], tls: TLSArg, max_connections: int, backlog: int, ipv6_only: bool) -> None:
+    def __init__(self, handler: Callable[[ServerConnection], Awaitable[Any]], host: Optional[str], port: int, *, path: Optional[str], subprotocols: Optional[Sequence[str]], process_request: Optional[Callable[[Request], Any]], max_size: Optional[int], max_queue: Optional[int], ping_interval: Optional[float], ping_timeout: Optional[float], close_timeout: Optional[float], open_timeout: Optional[float], tls: TLSArg, max_connections: int, backlog: int, ipv6_only: bool, compression: Union[None, str, Mapping[str, Any]] = None) -> None:
         self._aio = asyncio.get_running_loop()
         L = _loop.attach()
         self._handler = handler
@@ -423,6 +438,7 @@ class WebSocketServer:
             tls=to_engine(tls),
             on_upgrade=hook,
             on_closed=self._on_closed,
+            deflate=_compression(compression),
         )
         _loop.register(self)
 
@@ -561,7 +577,9 @@ class serve:
     None: off), ``close_timeout`` (10 s), ``open_timeout`` (10 s),
     ``ssl`` / ``tls`` (:class:`uvws.TLSOptions` / :class:`uvws.TLSContext`).
     Also ``path``, ``max_connections``, ``backlog``, ``ipv6_only``.
-    ``compression`` is accepted and ignored (no permessage-deflate).
+    ``compression="deflate"`` accepts permessage-deflate from clients that
+    offer it (a dict gives the engine's settings, see
+    :class:`uvws.WebSocket`); unlike websockets, the default is None (off).
     """
 
     def __init__(
@@ -584,10 +602,10 @@ class serve:
         max_connections: int = 0,
         backlog: int = 511,
         ipv6_only: bool = False,
-        compression: Optional[str] = None,
+        compression: Union[None, str, Mapping[str, Any]] = None,
     ) -> None:
         self._args = (handler, host, port or 0)
-        self._kw: Dict[str, Any] = dict(path=path, subprotocols=subprotocols, process_request=process_request, max_size=max_size, max_queue=max_queue, ping_interval=ping_interval, ping_timeout=ping_timeout, close_timeout=close_timeout, open_timeout=open_timeout, tls=tls if tls is not None else ssl, max_connections=max_connections, backlog=backlog, ipv6_only=ipv6_only)
+        self._kw: Dict[str, Any] = dict(path=path, subprotocols=subprotocols, process_request=process_request, max_size=max_size, max_queue=max_queue, ping_interval=ping_interval, ping_timeout=ping_timeout, close_timeout=close_timeout, open_timeout=open_timeout, tls=tls if tls is not None else ssl, max_connections=max_connections, backlog=backlog, ipv6_only=ipv6_only, compression=compression)
         self._server: Optional[WebSocketServer] = None
 
     async def _create(self) -> WebSocketServer:
@@ -619,8 +637,8 @@ class connect:
     ``additional_headers`` (dict or pairs), ``origin``, ``open_timeout``
     (10 s), ``ping_interval`` / ``ping_timeout`` (20 s; None: off),
     ``close_timeout`` (10 s), ``max_size`` (1 MiB; None: no limit),
-    ``max_queue`` (16), ``ssl`` / ``tls``. ``compression`` is accepted and
-    ignored.
+    ``max_queue`` (16), ``ssl`` / ``tls``, ``compression`` (``"deflate"``
+    offers permessage-deflate; default None, unlike websockets).
     """
 
     def __init__(
@@ -639,7 +657,7 @@ class connect:
         max_queue: Optional[int] = 16,
         ssl: TLSArg = None,
         tls: TLSArg = None,
-        compression: Optional[str] = None,
+        compression: Union[None, str, Mapping[str, Any]] = None,
     ) -> None:
         self._uri = uri
         self._kw: Dict[str, Any] = dict(
@@ -649,6 +667,7 @@ class connect:
             connect_timeout_ms=_ms(open_timeout) or 0x7FFFFFFF,
             limits=_asyncio_limits(max_size, ping_interval, ping_timeout, close_timeout),
             tls=to_engine(tls if tls is not None else ssl),
+            deflate=_compression(compression),
         )
         self._max_queue = max_queue
         self._ws: Optional[ClientConnection] = None

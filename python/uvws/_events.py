@@ -57,6 +57,24 @@ def _limits(max_payload: Optional[int], max_fragments: int, max_backpressure: Op
     return d
 
 
+_DEFLATE_KEYS = ("server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits", "client_max_window_bits", "level", "mem_level", "threshold")
+
+
+def _deflate(option: Union[None, bool, Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    """permessage-deflate settings for the engine: None/False = off, True =
+    the engine's defaults, or a dict with the keys of _DEFLATE_KEYS."""
+    if option is None or option is False:
+        return None
+    if option is True:
+        return {}
+    if isinstance(option, Mapping):
+        unknown = set(option) - set(_DEFLATE_KEYS)
+        if unknown:
+            raise TypeError(f"unknown permessage-deflate option(s): {', '.join(sorted(unknown))} (known: {', '.join(_DEFLATE_KEYS)})")
+        return {k: (int(v) if isinstance(v, bool) else v) for k, v in option.items() if v is not None}
+    raise TypeError("per_message_deflate must be a bool or a dict")
+
+
 def _headers(headers: Union[None, Mapping[str, str], Iterable[Tuple[str, str]]]) -> Optional[List[Tuple[str, str]]]:
     if headers is None:
         return None
@@ -207,10 +225,11 @@ class WebSocket(EventEmitter, _uvws.Connection):
         always last: the peer's close code (1005: none, 1006: no closing
         handshake) and reason.
 
-    Methods: :meth:`send`, :meth:`ping`, :meth:`pong`, :meth:`close`,
+    Methods: :meth:`send` (``send(data, binary=None, fin=True,
+    compress=True)``), :meth:`ping`, :meth:`pong`, :meth:`close`,
     :meth:`terminate`, :meth:`pause`, :meth:`resume`. Properties:
-    ``ready_state``, ``buffered_amount``, ``protocol``, ``url``,
-    ``remote_address``, ``close_code``, ``close_reason``.
+    ``ready_state``, ``buffered_amount``, ``protocol``, ``extensions``,
+    ``url``, ``remote_address``, ``close_code``, ``close_reason``.
 
     Threads: every callback runs in the thread that owns the loop, holding
     the GIL. :meth:`send`, :meth:`ping`, :meth:`pong`, :meth:`close` and
@@ -246,6 +265,7 @@ class WebSocket(EventEmitter, _uvws.Connection):
         idle_timeout: Optional[float] = None,
         close_timeout: float = 5.0,
         max_response_bytes: Optional[int] = None,
+        per_message_deflate: Union[bool, Mapping[str, Any]] = False,
     ) -> None:
         """Connect to `url` (``ws://host[:port][/path][?query]``; ``wss://``
         with ``tls`` options when the engine has TLS).
@@ -259,7 +279,12 @@ class WebSocket(EventEmitter, _uvws.Connection):
         send a ping after that many seconds without traffic, and fail (1006)
         if nothing arrives within ``pong_timeout``. ``idle_timeout``: close
         after that long without any frame. ``close_timeout``: how long to
-        wait for the peer's close frame.
+        wait for the peer's close frame. ``per_message_deflate``: offer
+        permessage-deflate (RFC 7692): True for the engine's defaults, or a
+        dict (``server_no_context_takeover``, ``client_no_context_takeover``,
+        ``server_max_window_bits``, ``client_max_window_bits``, ``level``,
+        ``mem_level``, ``threshold``: messages shorter than it, 1024 bytes by
+        default, go uncompressed); off by default (ws offers it by default).
         """
         L = _loop.attach()
         self._events = None
@@ -276,6 +301,7 @@ class WebSocket(EventEmitter, _uvws.Connection):
             max_response_bytes=max_response_bytes or 0,
             limits=_limits(max_payload, max_fragments, max_backpressure, close_on_backpressure, idle_timeout, ping_interval, pong_timeout, close_timeout),
             tls=to_engine(tls),
+            deflate=_deflate(per_message_deflate),
         )
         _loop.register(self)
 
@@ -326,12 +352,6 @@ class WebSocket(EventEmitter, _uvws.Connection):
         if code is None:
             code = 1000 if reason else 0
         _uvws.Connection.close(self, code, reason)
-
-    @property
-    def extensions(self) -> str:
-        """Negotiated extensions: always "" (permessage-deflate is not
-        supported)."""
-        return ""
 
     @property
     def request(self) -> Optional[Request]:
@@ -385,6 +405,7 @@ class Server(EventEmitter):
         handshake_timeout: float = 10.0,
         max_header_bytes: int = 8192,
         max_headers: int = 64,
+        per_message_deflate: Union[bool, Mapping[str, Any]] = False,
         websocket_class: Type[WebSocket] = WebSocket,
     ) -> None:
         """Bind and listen on `host` (default all IPv4 interfaces; "::" for
@@ -400,6 +421,9 @@ class Server(EventEmitter):
         for wss://. The limits and timeouts are those of
         :class:`WebSocket`, in seconds; ``max_connections`` answers further
         upgrades with 503; ``handshake_timeout`` bounds the upgrade request.
+        ``per_message_deflate``: accept permessage-deflate (RFC 7692) when a
+        client offers it: True for the engine's defaults or a dict, as for
+        :class:`WebSocket`; off by default (as in ws).
         """
         L = _loop.attach()
         self._events = None
@@ -424,6 +448,7 @@ class Server(EventEmitter):
             on_upgrade=hook,
             on_closed=self._on_closed,
             connection_type=websocket_class,
+            deflate=_deflate(per_message_deflate),
         )
         _loop.register(self)
 

@@ -46,7 +46,8 @@ class OurServer:
 
     async def start(self):
         if self.kind == "callbacks":
-            s = self.server = uvws.Server(port=0, host="127.0.0.1", max_payload=self.kw.get("max_size", 100 << 20), tls=self.kw.get("tls"))
+            s = self.server = uvws.Server(port=0, host="127.0.0.1", max_payload=self.kw.get("max_size", 100 << 20), tls=self.kw.get("tls"),
+                                          per_message_deflate=self.kw.get("deflate", False))
 
             @s.on("connection")
             def on_connection(ws, request):
@@ -56,7 +57,8 @@ class OurServer:
                 ws.on("close", lambda code, reason: self.events.append(("close", code, reason)))
 
             return s.port
-        s = self.server = await uvws.serve(self._handler, "127.0.0.1", 0, max_size=self.kw.get("max_size"), tls=self.kw.get("tls"), ping_interval=None)
+        s = self.server = await uvws.serve(self._handler, "127.0.0.1", 0, max_size=self.kw.get("max_size"), tls=self.kw.get("tls"), ping_interval=None,
+                                           compression="deflate" if self.kw.get("deflate") else None)
         return s.port
 
     def _command_cb(self, ws, d, b):
@@ -292,12 +294,14 @@ class TheirServer:
         self.events.append(("close", ws.close_code, ws.close_reason))
 
     async def process_request(self, connection, request):
+        if self.kw.get("record_extensions") is not None:
+            self.kw["record_extensions"].append(request.headers.get("Sec-WebSocket-Extensions"))
         if request.path == "/forbidden":
             return connection.respond(403, "Forbidden\n")
         return None
 
     async def __aenter__(self):
-        self.server = await ws_serve(self.handler, "127.0.0.1", 0, max_size=self.kw.get("max_size"), compression=None,
+        self.server = await ws_serve(self.handler, "127.0.0.1", 0, max_size=self.kw.get("max_size"), compression=self.kw.get("compression"),
                                      process_request=self.process_request, subprotocols=self.kw.get("subprotocols"), ssl=self.kw.get("ssl"))
         self.port = self.server.sockets[0].getsockname()[1]
         return self
@@ -596,3 +600,91 @@ def test_handshake_and_partial_write_latency():
     handshakes, big_reply = arun(main())
     assert handshakes < 1.5, f"20 handshakes took {handshakes:.2f}s"
     assert big_reply < 1.0, f"the 16 MiB reply took {big_reply:.2f}s"
+
+
+# ----------------------------------------------------------------------
+# permessage-deflate (RFC 7692), both ways
+# ----------------------------------------------------------------------
+
+DEFLATE_PAYLOADS = ["short", "compressible " * 5000, b"\x00" * 300000, bytes(range(256)) * 4000, "\u2603" * 100000]
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+def test_deflate_our_server_their_client(kind):
+    async def main():
+        srv = OurServer(kind, deflate=True)
+        port = await srv.start()
+        async with ws_connect(f"ws://127.0.0.1:{port}/", max_size=None) as ws:  # websockets offers deflate
+            assert "permessage-deflate" in ws.response.headers.get("Sec-WebSocket-Extensions", "")
+            for p in DEFLATE_PAYLOADS:
+                await ws.send(p)
+                assert await ws.recv() == p
+            await ws.send(["frag ", "mented ", "deflate"])
+            assert await ws.recv() == "frag mented deflate"
+            big = b"zz" * (BIG // 2)
+            await ws.send(big)
+            assert await ws.recv() == big
+        # without the option the server declines the extension
+        srv2 = OurServer(kind)
+        port2 = await srv2.start()
+        async with ws_connect(f"ws://127.0.0.1:{port2}/") as ws:
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+            await ws.send("plain")
+            assert await ws.recv() == "plain"
+        await srv.stop()
+        await srv2.stop()
+
+    arun(main(), 60)
+
+
+@pytest.mark.parametrize("kind", CLIENT_KINDS)
+def test_deflate_their_server_our_client(kind):
+    async def main():
+        offers = []
+        async with TheirServer(compression="deflate", record_extensions=offers) as srv:
+            url = f"ws://127.0.0.1:{srv.port}/"
+            if kind == "callbacks":
+                c = CallbackClient(url, per_message_deflate=True, max_payload=None)
+                await c.opened
+                assert "permessage-deflate" in c.ws.extensions
+                send, recv = c.send, c.recv
+            else:
+                ws = await uvws.connect(url, compression="deflate", max_size=None)
+                assert "permessage-deflate" in ws.extensions
+                send, recv = ws.send, ws.recv
+            for p in DEFLATE_PAYLOADS:
+                await send(p)
+                assert await recv() == p
+            await send("big")
+            assert await recv() == b"\x09" * BIG
+            if kind == "callbacks":
+                c.ws.send("not compressed", compress=False)
+                assert await recv() == "not compressed"
+                c.ws.close(1000)
+                await c.closed
+            else:
+                await ws.close()
+        assert offers and "permessage-deflate" in offers[0]
+
+    arun(main(), 60)
+
+
+def test_deflate_between_our_apis():
+    async def main():
+        server = uvws.Server(port=0, host="127.0.0.1", per_message_deflate={"threshold": 1, "server_no_context_takeover": True})
+        server.on("connection", lambda ws, req: ws.on("message", ws.send))
+        async with uvws.connect(f"ws://127.0.0.1:{server.port}/", compression={"level": 9}) as ws:
+            assert ws.connection.compressed
+            assert "server_no_context_takeover" in ws.extensions
+            for p in DEFLATE_PAYLOADS + ["x", b""]:
+                await ws.send(p)
+                assert await ws.recv() == p
+        with pytest.raises(TypeError):
+            uvws.Server(port=0, per_message_deflate={"bogus": 1})
+        with pytest.raises(ValueError):
+            uvws.connect("ws://127.0.0.1:1/", compression="gzip")
+        done = asyncio.get_running_loop().create_future()
+        server.close(lambda: done.set_result(None))
+        await done
+
+    arun(main())
