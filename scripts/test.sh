@@ -53,7 +53,11 @@ section "C engine: install, then build a program with pkg-config and with find_p
 ./tests/install/run.sh
 record "install" $?
 
-section "Conformance (Autobahn groups 1-7, 9 short, 10): C echo server and C client, ws:// and wss://"
+section "Conformance runner self-check (against npm ws and PyPI websockets, and deliberately broken peers)"
+.venv/bin/python -m pytest -q tests/conformance
+record "conformance-selftest" $?
+
+section "Conformance (Autobahn groups 1-7, 9 short, 10, 12, 13): C echo server and C client, ws:// and wss://"
 tests/conformance/run_c.sh build
 record "conformance-c" $?
 
