@@ -5,7 +5,7 @@ connection with 1001 (going away) and exits.
 
     python3 examples/python/echo_server.py [--host 0.0.0.0] [--port 9001]
         [--max-payload BYTES] [--uvloop] [--python-callback]
-        [--tls-cert FILE --tls-key FILE]
+        [--tls-cert FILE --tls-key FILE] [--deflate] [--deflate-no-takeover]
 
 Prints "listening on <port>" once it accepts connections (--port 0 picks a
 free one).
@@ -30,13 +30,21 @@ def main() -> int:
     )
     ap.add_argument("--tls-cert", help="PEM certificate chain: serve wss://")
     ap.add_argument("--tls-key", help="PEM private key")
+    ap.add_argument("--deflate", action="store_true", help="accept permessage-deflate (compress every message)")
+    ap.add_argument("--deflate-no-takeover", action="store_true", help="permessage-deflate, both directions reset per message")
     args = ap.parse_args()
 
     tls = None
     if args.tls_cert:
         tls = uvws.TLSOptions(certfile=args.tls_cert, keyfile=args.tls_key or args.tls_cert)
+    deflate = False
+    if args.deflate or args.deflate_no_takeover:
+        # threshold 1: compress everything, as an echo peer should
+        deflate = {"threshold": 1}
+        if args.deflate_no_takeover:
+            deflate.update(server_no_context_takeover=True, client_no_context_takeover=True)
     try:
-        server = uvws.Server(port=args.port, host=args.host, max_payload=args.max_payload, tls=tls)
+        server = uvws.Server(port=args.port, host=args.host, max_payload=args.max_payload, tls=tls, per_message_deflate=deflate)
     except (OSError, uvws.WebSocketError) as exc:
         print(f"echo_server: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

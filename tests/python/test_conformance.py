@@ -50,3 +50,10 @@ def test_python_client_groups_1_to_7_and_10():
         ["client", "--agent", "uvws-python-client", "--cases", "1-7,10", "--",
          sys.executable, str(EXAMPLES / "autobahn_client.py"), "{url}", "{agent}"], env=env)
     assert rc == 0 and failed == 0 and non_strict == 0, out[-3000:]
+
+
+def test_echo_server_permessage_deflate_groups_12_13():
+    rc, ok, non_strict, failed, out = run_against(
+        ["server", "--agent", "uvws-python-echo-deflate", "--cases", "12,13", "--",
+         sys.executable, str(EXAMPLES / "echo_server.py"), "--host", "127.0.0.1", "--port", "0", "--deflate"])
+    assert rc == 0 and failed == 0 and non_strict == 0 and ok > 0, out[-3000:]
