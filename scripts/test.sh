@@ -2,7 +2,8 @@
 # Runs every test of the project: installs what is missing (scripts/setup.sh),
 # builds the C engine, runs the C tests (plain, then under AddressSanitizer +
 # UndefinedBehaviorSanitizer, and the end-to-end ones under valgrind), the
-# install test, the conformance runs, and the Python and Node packages' tests.
+# install test, the conformance runs, the Python and Node packages' tests, and
+# the interop matrix (every client against every server, tests/matrix).
 # Exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +80,12 @@ if [ -d tests/node ] && [ -d node ]; then
   section "Node package: build and node --test"
   npm test
   record "node" $?
+fi
+
+if [ -f tests/matrix/run.py ]; then
+  section "Interop matrix: C, Python and Node clients x C, Python and Node servers, ws:// and wss://"
+  .venv/bin/python tests/matrix/run.py
+  record "matrix" $?
 fi
 
 echo

@@ -99,6 +99,15 @@ class Conn {
   pong() {
     return this.next(this.pongs, 'pong');
   }
+
+  // The close ({code, reason}); a message arriving first fails the step.
+  async expectClose() {
+    while (this.messages.length === 0 && this.code === undefined) {
+      await new Promise((resolve) => this.waiters.push(resolve));
+    }
+    if (this.messages.length > 0) throw new StepFailed(`got ${describe(this.messages[0])} where the close was expected`);
+    return this.closed;
+  }
 }
 
 class Client {
@@ -222,8 +231,7 @@ class Client {
     }
     check(seen === '1000 bye-from-client', `server saw the client's close as "${seen}", expected "1000 bye-from-client"`);
     b.ws.send('close-1000');
-    const { code, reason } = await b.closed;
-    check(b.messages.length === 0, 'unexpected message before the close');
+    const { code, reason } = await b.expectClose();
     check(code === 1000 && reason === 'bye-from-server', `server-initiated close: client saw ${code} "${reason}", expected 1000 "bye-from-server"`);
     return `client close 1000 "bye-from-client": client saw ${a.code}, server saw "${seen}" (${queries} queries); server close: client saw ${code} "${reason}"`;
   }
@@ -234,7 +242,7 @@ class Client {
     const m = await c.recv();
     check(m.isBinary && BIG.subarray(0, MiB).equals(m.data), `1 MiB: got ${describe(m)}`);
     c.ws.send(Buffer.alloc(2 * MiB, 'z'));
-    const { code, reason } = await c.closed;
+    const { code, reason } = await c.expectClose();
     check(code === 1009, `close code ${code} "${reason}", expected 1009 ${c.error ? c.error.message : ''}`);
     return `1 MiB echoed; 2 MiB closed with 1009 "${reason}"`;
   }
@@ -242,7 +250,7 @@ class Client {
   async 'protocol-error'() {
     const c = await this.connect('/protocol-error');
     c.ws.send('close-1002');
-    const { code, reason } = await c.closed;
+    const { code, reason } = await c.expectClose();
     check(code === 1002, `close code ${code} "${reason}", expected 1002 ${c.error ? c.error.message : ''}`);
     return `server closed with 1002 "${reason}"`;
   }
@@ -251,7 +259,7 @@ class Client {
     const c = await this.connect('/echo');
     // ws (and uvws) send a Buffer as text as it is, unvalidated.
     c.ws.send(Buffer.from('bad \xff\xfe text', 'latin1'), { binary: false });
-    const { code, reason } = await c.closed;
+    const { code, reason } = await c.expectClose();
     check(code === 1007, `close code ${code} "${reason}", expected 1007 ${c.error ? c.error.message : ''}`);
     return `server closed with 1007 "${reason}"`;
   }
@@ -262,11 +270,11 @@ class Client {
 
   async 'reject-401'() {
     const c = this.open('/reject');
-    try {
-      await c.opened;
-    } catch {
-      // closed before open: expected
-    }
+    const opened = await c.opened.then(
+      () => true,
+      () => false, // closed before open: expected
+    );
+    check(!opened, 'the upgrade to /reject was accepted');
     await c.closed;
     check(c.status === 401, `unexpected-response status ${c.status}, error ${c.error ? c.error.message : 'none'}, expected 401`);
     return `'unexpected-response' with statusCode ${c.status}; close ${c.code}`;
@@ -276,7 +284,7 @@ class Client {
     const idle = await this.connect('/echo');
     const req = await this.connect('/shutdown');
     req.ws.send('shutdown');
-    const [a, b] = await Promise.all([idle.closed, req.closed]);
+    const [a, b] = await Promise.all([idle.expectClose(), req.expectClose()]);
     check(a.code === 1001 && b.code === 1001, `idle connection: ${a.code}, requesting connection: ${b.code}, expected 1001 for both`);
     return `idle connection: 1001 "${a.reason}"; requesting connection: 1001 "${b.reason}"`;
   }

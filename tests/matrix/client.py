@@ -39,6 +39,15 @@ def check(cond: bool, msg: str) -> None:
         raise StepFailed(msg)
 
 
+async def expect_close(ws: uvws.ClientConnection) -> None:
+    """Wait for the close; a message arriving first fails the step."""
+    try:
+        m = await ws.recv()
+    except uvws.ConnectionClosed:
+        return
+    raise StepFailed(f"got {describe(m)} where the close was expected")
+
+
 def describe(m) -> str:
     kind = "binary" if isinstance(m, bytes) else "text"
     return f"{kind} of {len(m)} {'bytes' if kind == 'binary' else 'characters'}"
@@ -156,11 +165,8 @@ class Client:
             await asyncio.sleep(0.02)
         check(seen == "1000 bye-from-client", f"server saw the client's close as {seen!r}, expected '1000 bye-from-client'")
         await b.send("close-1000")
-        try:
-            m = await b.recv()
-            raise StepFailed(f"got {describe(m)} instead of the close")
-        except uvws.ConnectionClosed as exc:
-            check(exc.code == 1000 and exc.reason == "bye-from-server", f"server-initiated close: client saw {exc.code} {exc.reason!r}, expected 1000 'bye-from-server'")
+        await expect_close(b)
+        check(b.close_code == 1000 and b.close_reason == "bye-from-server", f"server-initiated close: client saw {b.close_code} {b.close_reason!r}, expected 1000 'bye-from-server'")
         return (
             f"client close 1000 'bye-from-client': client saw {a.close_code}, server saw {seen!r} ({queries} queries); "
             f"server close: client saw {b.close_code} {b.close_reason!r}"
@@ -172,14 +178,14 @@ class Client:
         m = await ws.recv()
         check(m == BIG[:MiB], f"1 MiB: got {describe(m)}")
         await ws.send(b"z" * (2 * MiB))
-        await ws.wait_closed()
+        await expect_close(ws)
         check(ws.close_code == 1009, f"close code {ws.close_code} {ws.close_reason!r}, expected 1009")
         return f"1 MiB echoed; 2 MiB closed with 1009 {ws.close_reason!r}"
 
     async def protocol_error(self) -> str:
         ws = await self.connect("/protocol-error")
         await ws.send("close-1002")
-        await ws.wait_closed()
+        await expect_close(ws)
         check(ws.close_code == 1002, f"close code {ws.close_code} {ws.close_reason!r}, expected 1002")
         return f"server closed with 1002 {ws.close_reason!r}"
 
@@ -189,7 +195,7 @@ class Client:
             await ws.send(b"bad \xff\xfe text", text=True)
         except ValueError as exc:
             raise Skip(f"the package refuses to send a text message that is not UTF-8 ({exc})")
-        await ws.wait_closed()
+        await expect_close(ws)
         check(ws.close_code == 1007, f"close code {ws.close_code} {ws.close_reason!r}, expected 1007")
         return f"server closed with 1007 {ws.close_reason!r}"
 
@@ -208,7 +214,7 @@ class Client:
         idle = await self.connect("/echo")
         req = await self.connect("/shutdown")
         await req.send("shutdown")
-        await asyncio.gather(idle.wait_closed(), req.wait_closed())
+        await asyncio.gather(expect_close(idle), expect_close(req))
         check(idle.close_code == 1001 and req.close_code == 1001, f"idle connection: {idle.close_code}, requesting connection: {req.close_code}, expected 1001 for both")
         return f"idle connection: 1001 {idle.close_reason!r}; requesting connection: 1001 {req.close_reason!r}"
 
