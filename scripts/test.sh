@@ -2,8 +2,9 @@
 # Runs every test of the project: installs what is missing (scripts/setup.sh),
 # builds the C engine, runs the C tests (plain, then under AddressSanitizer +
 # UndefinedBehaviorSanitizer, and the end-to-end ones under valgrind), the
-# install test, the conformance runs, the Python and Node packages' tests, and
-# the interop matrix (every client against every server, tests/matrix).
+# install test, the conformance runs, the Python and Node packages' tests, the
+# demo (tests/demo: it must pass, and fail when a fault is injected), and the
+# interop matrix (every client against every server, tests/matrix).
 # Exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -80,6 +81,12 @@ if [ -d tests/node ] && [ -d node ]; then
   section "Node package: build and node --test"
   npm test
   record "node" $?
+fi
+
+if [ -x tests/demo/test_demo.sh ]; then
+  section "Demo: scripts/demo.sh (C client, Node gateway, Python worker over wss://), then with faults injected"
+  tests/demo/test_demo.sh
+  record "demo" $?
 fi
 
 if [ -f tests/matrix/run.py ]; then
