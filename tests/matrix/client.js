@@ -118,14 +118,14 @@ class Client {
     this.conns = [];
   }
 
-  open(p, protocols) {
-    const c = new Conn(this.base + p, protocols || [], this.options);
+  open(p, protocols, extra) {
+    const c = new Conn(this.base + p, protocols || [], { ...this.options, ...extra });
     this.conns.push(c);
     return c;
   }
 
-  async connect(p, protocols) {
-    const c = this.open(p, protocols);
+  async connect(p, protocols, extra) {
+    const c = this.open(p, protocols, extra);
     await c.opened;
     return c;
   }
@@ -219,16 +219,8 @@ class Client {
     a.ws.close(1000, 'bye-from-client');
     await a.closed;
     check(a.code === 1000, `client-initiated close: client saw ${a.code}, expected 1000`);
+    const [seen, queries] = await this.report(id);
     const b = await this.connect('/close');
-    let seen;
-    let queries = 0;
-    while (queries < 200) {
-      queries++;
-      b.ws.send(`report ${id}`);
-      seen = (await b.recv()).data.toString();
-      if (seen !== 'pending') break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
     check(seen === '1000 bye-from-client', `server saw the client's close as "${seen}", expected "1000 bye-from-client"`);
     b.ws.send('close-1000');
     const { code, reason } = await b.expectClose();
@@ -245,6 +237,30 @@ class Client {
     const { code, reason } = await c.expectClose();
     check(code === 1009, `close code ${code} "${reason}", expected 1009 ${c.error ? c.error.message : ''}`);
     return `1 MiB echoed; 2 MiB closed with 1009 "${reason}"`;
+  }
+
+  // How the server saw the close of the connection opened with ?id=<id> (it
+  // may take a moment to learn it): [report, queries].
+  async report(id) {
+    const b = await this.connect('/close');
+    for (let queries = 1; queries <= 200; queries++) {
+      b.ws.send(`report ${id}`);
+      const seen = (await b.recv()).data.toString();
+      if (seen !== 'pending') return [seen, queries];
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new StepFailed('server still reports the connection open after 200 queries');
+  }
+
+  async 'too-big-client'() {
+    const id = `js-${process.pid}-${Date.now() % 1000000}`;
+    const c = await this.connect(`/echo?id=${id}`, [], { maxPayload: MiB });
+    c.ws.send(Buffer.alloc(2 * MiB, 'z'));
+    const { code } = await c.expectClose();
+    const mine = `error "${c.error ? c.error.message : ''}" (${c.error ? c.error.code : ''}), close code ${code}`;
+    const [seen] = await this.report(id);
+    check(seen.startsWith('1009 '), `server saw the close as "${seen}", expected 1009; client: ${mine}`);
+    return `client refused the 2 MiB echo: ${mine}; server saw "${seen}"`;
   }
 
   async 'protocol-error'() {
@@ -300,6 +316,7 @@ const STEPS = [
   ['subprotocol-fallback', 10000],
   ['close-normal', 15000],
   ['too-big', 20000],
+  ['too-big-client', 15000],
   ['protocol-error', 10000],
   ['invalid-utf8', 10000],
   ['protocol-error-raw', 10000],

@@ -59,12 +59,12 @@ class Client:
         self.tls = uvws.TLSOptions(cafile=ca) if base.startswith("wss://") else None
         self.opened: List[uvws.ClientConnection] = []
 
-    async def connect(self, path: str, subprotocols: Optional[List[str]] = None) -> uvws.ClientConnection:
+    async def connect(self, path: str, subprotocols: Optional[List[str]] = None, max_size: Optional[int] = None) -> uvws.ClientConnection:
         ws = await uvws.connect(
             self.base + path,
             subprotocols=subprotocols,
             tls=self.tls,
-            max_size=None,
+            max_size=max_size,
             max_queue=None,
             ping_interval=None,
             open_timeout=10,
@@ -156,13 +156,8 @@ class Client:
         a = await self.connect(f"/echo?id={ident}")
         await a.close(1000, "bye-from-client")
         check(a.close_code == 1000, f"client-initiated close: client saw {a.close_code}, expected 1000")
+        seen, queries = await self.report(ident)
         b = await self.connect("/close")
-        for queries in range(1, 201):
-            await b.send(f"report {ident}")
-            seen = await b.recv()
-            if seen != "pending":
-                break
-            await asyncio.sleep(0.02)
         check(seen == "1000 bye-from-client", f"server saw the client's close as {seen!r}, expected '1000 bye-from-client'")
         await b.send("close-1000")
         await expect_close(b)
@@ -181,6 +176,31 @@ class Client:
         await expect_close(ws)
         check(ws.close_code == 1009, f"close code {ws.close_code} {ws.close_reason!r}, expected 1009")
         return f"1 MiB echoed; 2 MiB closed with 1009 {ws.close_reason!r}"
+
+    async def report(self, ident: str) -> Tuple[str, int]:
+        """How the server saw the close of the connection opened with
+        ?id=<ident> (it may take a moment to learn it)."""
+        b = await self.connect("/close")
+        for queries in range(1, 201):
+            await b.send(f"report {ident}")
+            seen = await b.recv()
+            if seen != "pending":
+                return seen, queries
+            await asyncio.sleep(0.02)
+        raise StepFailed("server still reports the connection open after 200 queries")
+
+    async def too_big_client(self) -> str:
+        ident = f"py-{os.getpid()}-{time.monotonic_ns() % 1000000}"
+        ws = await self.connect(f"/echo?id={ident}", max_size=MiB)
+        await ws.send(b"z" * (2 * MiB))
+        try:
+            m = await ws.recv()
+            raise StepFailed(f"got {describe(m)} although max_size is 1 MiB")
+        except uvws.ConnectionClosed as exc:
+            mine = f"{type(exc).__name__}({exc.code}, {exc.reason!r})"
+        seen, queries = await self.report(ident)
+        check(seen.startswith("1009 "), f"server saw the close as {seen!r}, expected 1009; client: {mine}")
+        return f"client refused the 2 MiB echo: recv() raised {mine}; server saw {seen!r}"
 
     async def protocol_error(self) -> str:
         ws = await self.connect("/protocol-error")
@@ -229,6 +249,7 @@ STEPS: List[Tuple[str, float, Callable[[Client], Awaitable[str]]]] = [
     ("subprotocol-fallback", 10, Client.subprotocol_fallback),
     ("close-normal", 15, Client.close_normal),
     ("too-big", 20, Client.too_big),
+    ("too-big-client", 15, Client.too_big_client),
     ("protocol-error", 10, Client.protocol_error),
     ("invalid-utf8", 10, Client.invalid_utf8),
     ("protocol-error-raw", 10, Client.protocol_error_raw),

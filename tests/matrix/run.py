@@ -46,6 +46,7 @@ STEPS = (
     "subprotocol-fallback",
     "close-normal",
     "too-big",
+    "too-big-client",
     "protocol-error",
     "invalid-utf8",
     "protocol-error-raw",
