@@ -482,13 +482,24 @@ static void raw_close(cconn_t *c) {
   else FAIL("close code %d \"%s\", expected 1002 %s", c->close_code, c->close_reason, c->error);
 }
 
-/* reject-401 */
-static void reject_start(void) { open_conn(0, "/reject", NULL, 0); }
+/* reject-401: also the header the server's hook added */
+static char www_auth[128];
+static void reject_start(void) {
+  www_auth[0] = 0;
+  open_conn(0, "/reject", NULL, 0);
+}
+static void reject_response(cconn_t *c, const uvws_http_t *res) {
+  size_t len;
+  const char *v = uvws_http_header(res, "www-authenticate", &len);
+  if (v) snprintf(www_auth, sizeof(www_auth), "%.*s", (int)len, v);
+}
 static void reject_open(cconn_t *c) { FAIL("the upgrade to /reject was accepted"); }
 static void reject_close(cconn_t *c) {
-  if (c->status == 401 && !c->opened && strstr(c->error, "401"))
-    PASS("on_response status %d, on_error \"%s\", on_close %d", c->status, c->error, c->close_code);
-  else FAIL("status %d, error \"%s\", expected 401 in both", c->status, c->error);
+  if (c->status == 401 && !c->opened && strstr(c->error, "401") && !strcmp(www_auth, "Bearer realm=\"matrix\""))
+    PASS("on_response status %d (WWW-Authenticate: %s), on_error \"%s\", on_close %d", c->status, www_auth,
+         c->error, c->close_code);
+  else FAIL("status %d, error \"%s\", WWW-Authenticate \"%s\"; expected 401 in both and Bearer realm=\"matrix\"",
+            c->status, c->error, www_auth);
 }
 
 /* going-away: an idle connection and the one that asks for the shutdown
@@ -526,7 +537,7 @@ static const step_t steps[] = {
     {"protocol-error", 10000, NULL, perr_start, perr_open, unexpected_message, NULL, NULL, perr_close, NULL},
     {"invalid-utf8", 10000, NULL, echo_start, utf8_open, unexpected_message, NULL, NULL, utf8_close, NULL},
     {"protocol-error-raw", 10000, raw_skip, echo_start, raw_open, unexpected_message, NULL, NULL, raw_close, NULL},
-    {"reject-401", 10000, NULL, reject_start, reject_open, unexpected_message, NULL, NULL, reject_close, NULL},
+    {"reject-401", 10000, NULL, reject_start, reject_open, unexpected_message, NULL, reject_response, reject_close, NULL},
     {"going-away", 15000, NULL, away_start, away_open, unexpected_message, NULL, NULL, away_close, NULL},
 };
 static const size_t num_steps = sizeof(steps) / sizeof(steps[0]);

@@ -67,6 +67,7 @@ class Conn {
     });
     this.ws.on('unexpected-response', (req, res) => {
       this.status = res.statusCode;
+      this.response = res;
     });
     this.ws.on('message', (data, isBinary) => {
       this.messages.push({ data, isBinary });
@@ -293,7 +294,9 @@ class Client {
     check(!opened, 'the upgrade to /reject was accepted');
     await c.closed;
     check(c.status === 401, `unexpected-response status ${c.status}, error ${c.error ? c.error.message : 'none'}, expected 401`);
-    return `'unexpected-response' with statusCode ${c.status}; close ${c.code}`;
+    const auth = c.response.headers['www-authenticate'];
+    check(auth === 'Bearer realm="matrix"', `status 401 but WWW-Authenticate ${JSON.stringify(auth)}, expected 'Bearer realm="matrix"'`);
+    return `'unexpected-response' with statusCode ${c.status}, WWW-Authenticate: ${auth}; close ${c.code}`;
   }
 
   async 'going-away'() {

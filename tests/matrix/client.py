@@ -227,7 +227,9 @@ class Client:
             ws = await self.connect("/reject")
         except uvws.InvalidStatus as exc:
             check(exc.status == 401, f"InvalidStatus with status {exc.status}, expected 401")
-            return f"connect() raised {type(exc).__name__}: status {exc.status} ({exc})"
+            auth = exc.response.headers.get("WWW-Authenticate") if exc.response is not None else None
+            check(auth == 'Bearer realm="matrix"', f"status 401 but WWW-Authenticate {auth!r}, expected 'Bearer realm=\"matrix\"'")
+            return f"connect() raised {type(exc).__name__}: status {exc.status} ({exc}), WWW-Authenticate: {auth}"
         raise StepFailed(f"the upgrade to /reject was accepted ({ws!r})")
 
     async def going_away(self) -> str:
