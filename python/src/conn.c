@@ -403,6 +403,7 @@ static PyObject *Conn_send(ConnObject *c, PyObject *const *args, Py_ssize_t narg
     if (r < 0) return NULL;
     return PyLong_FromLong(UVWS_SEND_QUEUED);
   }
+  uvwspy_enter(L);
   int r = do_send(c, data, &p, flags);
   payload_release(&p);
   if (!L->in_run) uvwspy_kick(L);
@@ -437,6 +438,7 @@ static PyObject *control(ConnObject *c, PyObject *args, int kind) {
     if (r < 0) return NULL;
     Py_RETURN_NONE;
   }
+  uvwspy_enter(L);
   int r = kind == XOP_PING ? uvws_ping(c->ws, p.ptr, (size_t)p.len)
                            : uvws_pong(c->ws, p.ptr, (size_t)p.len);
   payload_release(&p);
@@ -484,6 +486,7 @@ static PyObject *Conn_close(ConnObject *c, PyObject *args, PyObject *kw) {
     if (r < 0) return NULL;
     Py_RETURN_NONE;
   }
+  uvwspy_enter(L);
   int r = do_close(c, code, p.ptr, (size_t)p.len);
   payload_release(&p);
   if (!L->in_run) uvwspy_kick(L);
@@ -498,6 +501,7 @@ static PyObject *Conn_terminate(ConnObject *c, PyObject *unused) {
     if (uvwspy_xop_push(L, XOP_TERMINATE, c, NULL, 0, 0) < 0) return NULL;
     Py_RETURN_NONE;
   }
+  uvwspy_enter(L);
   uvws_terminate(c->ws);
   if (!L->in_run) uvwspy_kick(L);
   Py_RETURN_NONE;
@@ -522,6 +526,7 @@ void uvwspy_conn_exec(ConnObject *c, int kind, PyObject *data, int flags, int co
 
 static PyObject *Conn_pause(ConnObject *c, PyObject *unused) {
   if (c->ws) {
+    uvwspy_enter(c->loop);
     uvws_pause(c->ws);
     if (!c->loop->in_run) uvwspy_kick(c->loop);
   }
@@ -530,6 +535,7 @@ static PyObject *Conn_pause(ConnObject *c, PyObject *unused) {
 
 static PyObject *Conn_resume(ConnObject *c, PyObject *unused) {
   if (c->ws) {
+    uvwspy_enter(c->loop);
     uvws_resume(c->ws);
     if (!c->loop->in_run) uvwspy_kick(c->loop);
   }
@@ -556,6 +562,7 @@ static PyObject *Conn_pop(ConnObject *c, PyObject *unused) {
   if (c->q_paused && c->q_len <= c->q_max / 4) {
     c->q_paused = 0;
     if (c->ws) {
+      uvwspy_enter(c->loop);
       uvws_resume(c->ws);
       if (!c->loop->in_run) uvwspy_kick(c->loop);
     }
@@ -749,6 +756,7 @@ static PyObject *Conn_connect(ConnObject *c, PyObject *args, PyObject *kw) {
   const char *u = PyUnicode_AsUTF8(url);
   if (!u) goto done;
   uvws_t *ws;
+  uvwspy_enter(L);
   int r = uvws_connect(&L->uv, u, &o, &uvwspy_conn_callbacks, c, &ws);
   if (r < 0) {
     uvwspy_raise(r, NULL);

@@ -311,6 +311,7 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
     server_callbacks.on_open = srv_open;
     server_callbacks.on_response = NULL;
   }
+  uvwspy_enter(L);
   int r = uvws_server_start(&L->uv, &o, &server_callbacks, s->on_upgrade ? srv_upgrade : NULL,
                             s, &s->srv);
   if (r < 0) {
@@ -337,6 +338,7 @@ static PyObject *Server_close(ServerObject *s, PyObject *unused) {
     return NULL;
   }
   s->closing = 1;
+  uvwspy_enter(s->loop);
   int r = uvws_server_close(s->srv, srv_closed);
   if (!s->loop->in_run) uvwspy_kick(s->loop);
   if (r < 0 && r != UVWS_ECLOSED) return uvwspy_raise(r, NULL);
@@ -375,6 +377,7 @@ static PyObject *Server_broadcast(ServerObject *s, PyObject *args, PyObject *kw)
       goto err;
     }
   }
+  uvwspy_enter(s->loop);
   size_t n = uvws_server_broadcast(s->srv, ptr, (size_t)len, type);
   if (has_view) PyBuffer_Release(&view);
   if (!s->loop->in_run) uvwspy_kick(s->loop);
@@ -526,6 +529,7 @@ static PyObject *Upgrade_accept(UpgradeObject *u, PyObject *args, PyObject *kw) 
   }
   LoopObject *L = u->server->loop;
   Py_INCREF(u);
+  uvwspy_enter(L);
   int r = uvws_upgrade_accept(u->up, proto, hv, n, NULL);
   if (r != UVWS_EPROTOCOL) u->up = NULL; /* decided (or freed: socket gone) */
   Py_XDECREF(seq);
@@ -575,6 +579,7 @@ static PyObject *Upgrade_reject(UpgradeObject *u, PyObject *args, PyObject *kw) 
     return NULL;
   }
   LoopObject *L = u->server->loop;
+  uvwspy_enter(L);
   int r = uvws_upgrade_reject(u->up, status, hv, n, bp, (size_t)bl);
   u->up = NULL;
   Py_XDECREF(seq);

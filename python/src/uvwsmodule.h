@@ -140,6 +140,12 @@ int uvwspy_loop_is_owner(LoopObject *L);
 /* An engine call was made from outside uv_run: make sure the loop runs
  * soon (flushes corked writes, applies epoll changes). */
 void uvwspy_kick(LoopObject *L);
+/* Before an engine call made from outside uv_run: libuv's clock only moves
+ * in uv_run, and the engine computes deadlines from it (connect, close and
+ * handshake timeouts); after the loop sat idle it would be stale. */
+static inline void uvwspy_enter(LoopObject *L) {
+  if (L && !L->in_run && L->uv_ready) uv_update_time(&L->uv);
+}
 /* A connection or server handed to Python starts / stops: while any
  * exists the libuv loop counts as alive (a paused connection is not an
  * active handle, yet its timeouts must run). */

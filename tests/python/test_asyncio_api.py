@@ -384,3 +384,24 @@ def test_keepalive_ping_timeout():
         await done
 
     arun(main())
+
+
+def test_connect_after_the_loop_sat_idle():
+    """libuv's clock only moves while its loop runs; a connection started
+    after a long idle period must not inherit a stale clock (its handshake
+    deadline would already be past)."""
+    import time
+
+    async def once():
+        server = uvws.Server(port=0, host="127.0.0.1")
+        server.on("connection", lambda ws, req: ws.on("message", ws.send))
+        async with uvws.connect(f"ws://127.0.0.1:{server.port}/", open_timeout=0.5) as ws:
+            await ws.send("x")
+            assert await ws.recv() == "x"
+        done = asyncio.get_running_loop().create_future()
+        server.close(lambda: done.set_result(None))
+        await done
+
+    arun(once())
+    time.sleep(1.0)  # nothing alive: the engine loop does not run
+    arun(once())
