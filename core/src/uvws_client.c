@@ -294,6 +294,10 @@ int uvws_connect(uv_loop_t *loop, const char *url,
     }
   }
   ws->flags |= F_EXPOSED;
+  /* Called from outside a loop run (bindings driving the loop from another
+   * event loop), the cached loop time may be old: the deadline must start
+   * now, not then. */
+  uv_update_time(loop);
   ws->stamp = uvws__now(lc) + opts->connect_timeout_ms;
   hs->connect.data = ws;
   hs->gai.data = ws;

@@ -773,6 +773,7 @@ int uvws_close(uvws_t *ws, int code, const char *reason, size_t len) {
     return UVWS_ECLOSED;
   send_close_frame(ws, code, reason, len);
   ws->state = UVWS_CLOSING;
+  uv_update_time(ws->lc->loop); /* may be called between loop runs */
   ws->stamp = uvws__now(ws->lc) + ws->conf->limits.close_timeout_ms;
   return 0;
 }
