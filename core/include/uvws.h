@@ -15,6 +15,11 @@
  *     were handed. After it returns the pointer is invalid.
  *   - Pointers passed to callbacks (data, reason, uvws_http_t) are valid only
  *     during the callback; copy what you need.
+ *   - Option structs (server, client, TLS, deflate, header and protocol
+ *     arrays) are read or copied during the call that takes them: they may
+ *     be freed when it returns. TLS files are loaded then, too.
+ *   - A connection keeps the loop alive until its on_close, even while
+ *     paused.
  *
  * Signals: the first server or client created sets SIGPIPE to SIG_IGN if it
  * still has its default action (which would kill the process when a peer
@@ -79,9 +84,9 @@ enum uvws_errno {
 /* A static string naming `err` (UVWS_E* or UV_E*). Never NULL. */
 UVWS_EXTERN const char *uvws_strerror(int err);
 
-/* Details of the last synchronous failure on this thread (e.g. which TLS
- * file could not be loaded and OpenSSL's reason), or "" if none. Valid until
- * the next failing call on the same thread. */
+/* Details of the last synchronous failure of uvws_server_start() or
+ * uvws_connect() on this thread (e.g. which TLS file could not be loaded and
+ * OpenSSL's reason), or "". Each of those calls clears it first. */
 UVWS_EXTERN const char *uvws_last_error(void);
 
 /* "major.minor.patch" of the linked library. */

@@ -228,6 +228,7 @@ int uvws_connect(uv_loop_t *loop, const char *url,
   uvws_client_options_t defaults;
   if (!loop || !out) return UVWS_EINVAL;
   *out = NULL;
+  uvws__set_last_error(NULL);
   if (!opts) {
     uvws_client_options_init(&defaults);
     opts = &defaults;
@@ -275,24 +276,23 @@ int uvws_connect(uv_loop_t *loop, const char *url,
     cc->conf.deflate_on = 1;
   }
   uvws_t *ws = &cc->ws;
-  uvws__conn_init(ws, lc, 1, &cc->conf);
-  ws->data = data;
-  ws->hs = hs;
+  ws->lc = lc;
   if (tls) {
+    /* Before the handle exists, so that a failure only has memory to free. */
     const char *name = opts->tls && opts->tls->server_name ? opts->tls->server_name : hs->url.host;
     r = uvws__tls_attach(ws, tls, name);
     /* The session holds its own reference to the OpenSSL context. */
     uvws__tls_ctx_free(tls);
     if (r < 0) {
-      uvws_proto_free(&ws->proto);
-      ws->hs = NULL;
       hs_free(hs);
-      /* The handle exists: it must be closed before the memory goes. */
-      uv_close((uv_handle_t *)&ws->tcp, (uv_close_cb)free);
+      free(cc);
       uvws__loopctx_put(lc, NULL, NULL);
       return r;
     }
   }
+  uvws__conn_init(ws, lc, 1, &cc->conf);
+  ws->data = data;
+  ws->hs = hs;
   ws->flags |= F_EXPOSED;
   /* Called from outside a loop run (bindings driving the loop from another
    * event loop), the cached loop time may be old: the deadline must start

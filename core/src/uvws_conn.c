@@ -60,6 +60,10 @@ static void conn_free(uvws_t *ws) {
   }
   uvws_loopctx_t *lc = ws->lc;
   free(ws);
+  /* A paused connection has no active handle, yet its timeouts must run
+   * and the loop must not end under it: the tick holds the loop while any
+   * connection lives. */
+  if (--lc->live == 0) uv_unref((uv_handle_t *)&lc->tick);
   uvws__loopctx_put(lc, NULL, NULL);
 }
 
@@ -599,7 +603,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 void uvws__start_reading(uvws_t *ws) {
   if (ws->flags & (F_HANDLE_CLOSING | F_READING | F_DECIDING)) return;
-  if ((ws->flags & F_PAUSED) && !(ws->flags & F_SHUTDOWN)) return;
+  /* Paused means no more messages; while closing, the peer's close frame
+   * and FIN must still be read. */
+  if ((ws->flags & F_PAUSED) && !(ws->flags & F_SHUTDOWN) && ws->state != UVWS_CLOSING) return;
   if (uv_read_start((uv_stream_t *)&ws->tcp, uvws__alloc_cb, on_read) == 0)
     ws->flags |= F_READING;
 }
@@ -634,6 +640,7 @@ void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
   uv_tcp_init(lc->loop, &ws->tcp);
   ws->tcp.data = ws;
   ws->lc = lc;
+  if (lc->live++ == 0) uv_ref((uv_handle_t *)&lc->tick);
   ws->conf = conf;
   ws->state = UVWS_CONNECTING;
   ws->close_code = UVWS_CLOSE_ABNORMAL;
@@ -727,8 +734,13 @@ static int send_message(uvws_t *ws, const void *data, size_t len, int flags,
     /* The compressed bytes live in a buffer of the loop: copied as needed. */
     return send_op_rsv(ws, op, 1, 0x4, z, zlen, NULL, NULL);
   }
+  uint8_t prev = ws->tx_op;
   ws->tx_op = fin ? 0 : (uint8_t)type;
-  return send_op(ws, op, fin, data, len, release, arg);
+  r = send_op(ws, op, fin, data, len, release, arg);
+  /* A fragment that did not go out leaves the message as it was, so that
+   * the same send can be retried. */
+  if (r < 0 || r == UVWS_SEND_DROPPED) ws->tx_op = prev;
+  return r;
 }
 
 int uvws_send(uvws_t *ws, const void *data, size_t len, int flags) {
@@ -775,6 +787,7 @@ int uvws_close(uvws_t *ws, int code, const char *reason, size_t len) {
   ws->state = UVWS_CLOSING;
   uv_update_time(ws->lc->loop); /* may be called between loop runs */
   ws->stamp = uvws__now(ws->lc) + ws->conf->limits.close_timeout_ms;
+  uvws__start_reading(ws); /* even if paused: the answer must be seen */
   return 0;
 }
 

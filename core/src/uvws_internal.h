@@ -44,6 +44,8 @@ typedef struct uvws_loopctx {
   unsigned rand_pos;
   uint8_t rand[256];         /* masking keys come from here */
   uvws_pmd_shared_t *pmd;     /* zlib streams shared by connections */
+  size_t live;                /* connections alive: the tick keeps the
+                                 loop running while there are any */
   int handles_open;
   void (*released_cb)(void *arg);
   void *released_arg;

@@ -403,6 +403,7 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
                       uvws_server_t **out) {
   if (!loop || !opts || !out) return UVWS_EINVAL;
   *out = NULL;
+  uvws__set_last_error(NULL);
   if (opts->port < 0 || opts->port > 65535 || opts->max_header_bytes < 256 ||
       opts->max_headers == 0 || opts->handshake_timeout_ms == 0 ||
       check_limits(&opts->limits) < 0 || (opts->path && opts->path[0] != '/'))

@@ -718,6 +718,44 @@ static void test_misc_api(void) {
   EXPECT_INT(M.closes, 2);
 }
 
+/* A paused connection still completes its closing handshake, and keeps the
+ * loop alive meanwhile; a dropped fragment can be sent again. */
+typedef struct {
+  uvws_server_t *server;
+  int code;
+  uint64_t closed_after;
+  uint64_t t0;
+} pz_t;
+static pz_t PZ;
+
+static void pz_open(uvws_t *ws, const uvws_http_t *r) {
+  (void)r;
+  uvws_pause(ws);
+  PZ.t0 = uv_now(loop);
+  EXPECT_INT(uvws_close(ws, 1000, "paused", 6), 0);
+}
+static void pz_close(uvws_t *ws, int code, const char *r, size_t n) {
+  (void)ws, (void)r, (void)n;
+  PZ.code = code;
+  PZ.closed_after = uv_now(loop) - PZ.t0;
+  uvws_server_close(PZ.server, NULL);
+}
+
+static void test_paused_close(void) {
+  memset(&PZ, 0, sizeof(PZ));
+  uvws_callbacks_t ccb = {0};
+  ccb.on_open = pz_open;
+  ccb.on_close = pz_close;
+  PZ.server = e2e_server(loop, "127.0.0.1", NULL, NULL, NULL, NULL);
+  char url[96];
+  e2e_url(url, sizeof(url), "127.0.0.1", uvws_server_port(PZ.server), "/");
+  uvws_t *ws;
+  EXPECT_INT(uvws_connect(loop, url, NULL, &ccb, NULL, &ws), 0);
+  EXPECT_INT(e2e_run(loop, 10000), 0);
+  EXPECT_INT(PZ.code, 1000);
+  EXPECT(PZ.closed_after < 2000); /* the handshake, not the 5 s close timeout */
+}
+
 int main(void) {
   loop = uv_default_loop();
   test_echo("127.0.0.1");
@@ -732,6 +770,7 @@ int main(void) {
   test_backpressure(2);
   test_ordering();
   test_misc_api();
+  test_paused_close();
   EXPECT_INT(uv_loop_close(loop), 0);
   return e2e_report("e2e");
 }
