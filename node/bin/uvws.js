@@ -34,6 +34,7 @@ const OPTIONS = {
   connect: { '--header': 'many', '--subprotocol': 'many', '--ca': 'one', '--insecure': 'flag', '--wait': 'one' },
 };
 
+const HIGH_WATER = 1024 * 1024; // connect: stop reading stdin beyond this much unsent
 const HEX_BYTES = 64; // binary messages: hex of the first 64 bytes, then "..."
 
 const CLOSE_NAMES = {
@@ -104,6 +105,13 @@ function out(line) {
 
 function err(line) {
   process.stderr.write(`uvws: ${line}\n`);
+}
+
+// Exit once what was written to stdout and stderr has been handed over (a
+// pipe that is full makes Node queue writes, which an immediate
+// process.exit() would drop).
+function exit(code) {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
 process.stdout.on('error', (e) => {
@@ -208,7 +216,8 @@ function listen(portArg, opts) {
     wss = new WebSocketServer(options);
   } catch (e) {
     err(`cannot listen on ${host}:${port}: ${errorText(e)}`);
-    process.exit(1);
+    exit(1);
+    return;
   }
   let listening = false;
   let ids = 0;
@@ -219,7 +228,8 @@ function listen(portArg, opts) {
   wss.on('error', (e) => {
     if (!listening) {
       err(`cannot listen on ${host}:${port}: ${errorText(e)}`);
-      process.exit(1);
+      exit(1);
+      return;
     }
     err(`server error: ${errorText(e)}`);
   });
@@ -239,11 +249,14 @@ function listen(portArg, opts) {
   // SIGINT / SIGTERM: every connection is closed with 1001 (going away).
   let stopping = false;
   const stop = () => {
-    if (stopping) process.exit(0);
+    if (stopping) {
+      exit(0);
+      return;
+    }
     stopping = true;
     for (const ws of wss.clients) ws.close(1001, 'server shutting down'); // as the Python engine's
-    wss.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 6000).unref();
+    wss.close(() => exit(0));
+    setTimeout(() => exit(0), 6000).unref();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -275,7 +288,8 @@ function connect(url, opts) {
     ws = new WebSocket(url, protocols, options);
   } catch (e) {
     err(`cannot connect to ${url}: ${errorText(e)}`);
-    process.exit(1);
+    exit(1);
+    return;
   }
 
   let opened = false;
@@ -292,9 +306,11 @@ function connect(url, opts) {
     if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
     if (ws.readyState !== ws.OPEN) return;
     ws.send(line.toString('utf8'), (e) => {
-      if (!e && ws.bufferedAmount === 0) resume();
+      if (!e && ws.bufferedAmount <= HIGH_WATER) resume();
     });
-    if (ws.bufferedAmount > 0) pause(); // resumed once the data is written
+    // Stop reading while the socket is this far behind; the callback of a
+    // send the engine had to queue runs once its queue has drained.
+    if (ws.bufferedAmount > HIGH_WATER) pause();
   };
   const onData = (chunk) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
@@ -360,7 +376,7 @@ function connect(url, opts) {
       result = code === 1000 || code === 1001 || code === 1005 ? 0 : 1;
     }
     stdin.destroy();
-    process.exit(result);
+    exit(result);
   });
 
   // Ctrl-C / SIGTERM: as end of input (close with 1000); a second one drops

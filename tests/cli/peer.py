@@ -12,12 +12,15 @@ first offer among them). After the upgrade, each text message is a command:
 
     binary HEX       send these bytes as a binary message
     text T           send T as a text message
+    later T          send T as a text message half a second later
     close CODE [R]   close with CODE and reason R
-    headers          send each request header as "Name: value" (text)
+    headers          send each request header (but Sec-WebSocket-Key) as
+                     "Name: value" (text)
     anything else    echoed back as text
 """
 
 import argparse
+import asyncio
 import sys
 
 import uvws
@@ -57,12 +60,15 @@ def main() -> int:
                 ws.send(bytes.fromhex(arg))
             elif cmd == "text":
                 ws.send(arg)
+            elif cmd == "later":
+                asyncio.get_running_loop().call_later(0.5, lambda: ws.ready_state == uvws.OPEN and ws.send(arg))
             elif cmd == "close":
                 code, _, reason = arg.partition(" ")
                 ws.close(int(code), reason)
             elif cmd == "headers":
                 for name, value in request.headers.items():
-                    ws.send(f"{name}: {value}")
+                    if name.lower() != "sec-websocket-key":  # random
+                        ws.send(f"{name}: {value}")
             else:
                 ws.send(message)
 
