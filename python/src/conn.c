@@ -338,7 +338,10 @@ static int do_send(ConnObject *c, PyObject *data, const payload_t *p, int flags)
   return uvws_send(c->ws, p->ptr, (size_t)p->len, flags);
 }
 
-static int parse_type(PyObject *binary, const payload_t *p, int *type) {
+/* `whole`: the payload is a complete message, so bytes sent as text can be
+ * checked here; a fragment may end or start inside a character, and only
+ * the joined message has to be UTF-8 (the peer checks that). */
+static int parse_type(PyObject *binary, const payload_t *p, int whole, int *type) {
   if (binary == NULL || binary == Py_None) {
     *type = p->is_str ? UVWS_TEXT : UVWS_BINARY;
     return 0;
@@ -346,7 +349,7 @@ static int parse_type(PyObject *binary, const payload_t *p, int *type) {
   int b = PyObject_IsTrue(binary);
   if (b < 0) return -1;
   *type = b ? UVWS_BINARY : UVWS_TEXT;
-  if (*type == UVWS_TEXT && !p->is_str && !uvws_utf8_is_valid(p->ptr, (size_t)p->len)) {
+  if (*type == UVWS_TEXT && whole && !p->is_str && !uvws_utf8_is_valid(p->ptr, (size_t)p->len)) {
     PyErr_SetString(PyExc_ValueError, "text message is not valid UTF-8");
     return -1;
   }
@@ -377,7 +380,7 @@ static PyObject *Conn_send(ConnObject *c, PyObject *const *args, Py_ssize_t narg
   payload_t p;
   if (payload_get(data, &p) < 0) return NULL;
   int type;
-  if (parse_type(binary, &p, &type) < 0) {
+  if (parse_type(binary, &p, fin && !c->tx_open, &type) < 0) {
     payload_release(&p);
     return NULL;
   }
@@ -405,6 +408,7 @@ static PyObject *Conn_send(ConnObject *c, PyObject *const *args, Py_ssize_t narg
   }
   uvwspy_enter(L);
   int r = do_send(c, data, &p, flags);
+  if (r >= 0 && r != UVWS_SEND_DROPPED) c->tx_open = !fin;
   payload_release(&p);
   if (!L->in_run) uvwspy_kick(L);
   if (r < 0) return uvwspy_raise(r, NULL);

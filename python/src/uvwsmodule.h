@@ -75,6 +75,7 @@ typedef struct ConnObject {
   void *tls_mem;            /* uvws_tls_options_t (+ sni array) */
   PyObject *extensions;     /* negotiated Sec-WebSocket-Extensions (str) */
   uvws_deflate_options_t *deflate; /* client: offered permessage-deflate */
+  int tx_open;              /* a fragmented message is being sent */
   int close_code;           /* 0 until closed */
   int state;                /* ready state after close (UVWS_CLOSED) */
   int is_client;

@@ -59,6 +59,12 @@ def test_fragmented_send_iterables():
                 assert await ws.recv() == "async"
                 with pytest.raises(TypeError):
                     await ws.send({"a": 1})
+                # Text fragments given as bytes may split a character: only
+                # the joined message has to be UTF-8.
+                await ws.send([b"split-\xc3", b"\xa9-end"], text=True)
+                assert await ws.recv() == "split-\u00e9-end"
+                with pytest.raises(ValueError):
+                    await ws.send(b"bad \xff", text=True)
 
     arun(main())
 
