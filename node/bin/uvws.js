@@ -90,7 +90,8 @@ function formatAddress(host, port) {
 // errno name for socket errors (as Python's errno.errorcode), else the message.
 function errorText(err) {
   if (err && typeof err.code === 'string' && /^E[A-Z0-9]+$/.test(err.code) && err.syscall) return err.code;
-  return lowerFirst((err && err.message) || String(err));
+  const text = (err && err.message) || String(err);
+  return lowerFirst(text.startsWith('uvws: ') ? text.slice(6) : text);
 }
 
 // "Server sent ..." -> "server sent ..." (not "TLS ..." -> "tLS ...").

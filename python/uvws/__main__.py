@@ -137,6 +137,8 @@ def error_text(exc: BaseException) -> str:
         if exc.strerror:
             return lower_first(exc.strerror)
     text = exc.message if isinstance(exc, uvws.WebSocketError) and exc.message else str(exc)
+    if text.startswith("uvws: "):
+        text = text[6:]
     return lower_first(text or type(exc).__name__)
 
 
@@ -253,7 +255,7 @@ def listen(port_arg: str, opts: Dict[str, Any]) -> int:
     try:
         # Created before uvws.run(): the engine loop starts with run().
         server = uvws.Server(port=port, host=host, tls=tls, handle_protocols=handle_protocols)
-    except (OSError, uvws.WebSocketError) as exc:
+    except (OSError, ValueError, uvws.WebSocketError) as exc:
         err(f"cannot listen on {host}:{port}: {error_text(exc)}")
         return 1
     server.on("error", lambda exc: err(f"server error: {error_text(exc)}"))
