@@ -3,8 +3,10 @@
 # builds the C engine, runs the C tests (plain, then under AddressSanitizer +
 # UndefinedBehaviorSanitizer, and the end-to-end ones under valgrind), the
 # install test, the conformance runs, the Python and Node packages' tests, the
-# demo (tests/demo: it must pass, and fail when a fault is injected), and the
-# interop matrix (every client against every server, tests/matrix).
+# demo (tests/demo: it must pass, and fail when a fault is injected), the
+# interop matrix (every client against every server, tests/matrix), the uvws
+# command-line tools (tests/cli) and the README's quick starts and the API
+# pages (tests/readme).
 # Exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -93,6 +95,18 @@ if [ -f tests/matrix/run.py ]; then
   section "Interop matrix: C, Python and Node clients x C, Python and Node servers, ws:// and wss://"
   .venv/bin/python tests/matrix/run.py
   record "matrix" $?
+fi
+
+if [ -d tests/cli ]; then
+  section "Command-line tool: uvws connect | uvws listen, Python and Node tools in every pairing, ws:// and wss://"
+  .venv/bin/python -m pytest -q tests/cli
+  record "cli" $?
+fi
+
+if [ -d tests/readme ]; then
+  section "README quick starts (the C, Python and Node programs run as written) and the API pages against the code"
+  .venv/bin/python -m pytest -q tests/readme
+  record "readme" $?
 fi
 
 echo
