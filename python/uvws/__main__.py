@@ -227,12 +227,9 @@ def check_readable(option: str, path: str) -> None:
 def listen(port_arg: str, opts: Dict[str, Any]) -> int:
     import uvws
 
-    try:
-        port = int(port_arg, 10)
-        if not 0 <= port <= 65535:
-            raise ValueError
-    except ValueError:
-        raise UsageError(f"invalid port {port_arg!r}") from None
+    if not re.fullmatch(r"[0-9]+", port_arg) or int(port_arg) > 65535:
+        raise UsageError(f"invalid port {port_arg!r}")
+    port = int(port_arg)
     host = opts.get("--host", "0.0.0.0")
     cert, key = opts.get("--tls-cert"), opts.get("--tls-key")
     if bool(cert) != bool(key):

@@ -416,6 +416,8 @@ def test_listen_port_in_use(impl):
         (["listen"], 2),
         (["listen", "1", "2"], 2),
         (["listen", "70000"], 2),
+        (["listen", "+80"], 2),
+        (["listen", "1_000"], 2),
         (["listen", "0", "--bogus"], 2),
         (["listen", "0", "--echo=yes"], 2),
         (["listen", "0", "--tls-cert", "x.pem"], 2),
