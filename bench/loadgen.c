@@ -36,6 +36,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -949,10 +950,41 @@ static double proc_cpu_us(int pid)
     return (double)(ut + st) * 1e6 / (double)(hz > 0 ? hz : 100);
 }
 
-/* busy CPU time of the whole machine (all cores) in microseconds, -1 on error */
+/* The CPUs whose busy time is compared with ours: the union of the
+ * affinity masks of this process and of --cpu-pid. When that is every CPU,
+ * the machine's total line of /proc/stat is used. */
+static cpu_set_t scope_set;
+static int scope_all = 1;
+static char scope_desc[256] = "all";
+
+static void init_cpu_scope(void)
+{
+    cpu_set_t a, b;
+    CPU_ZERO(&a);
+    if (sched_getaffinity(0, sizeof a, &a) != 0)
+        return;
+    if (opt.cpu_pid > 0) {
+        CPU_ZERO(&b);
+        if (sched_getaffinity(opt.cpu_pid, sizeof b, &b) != 0)
+            return;
+        CPU_OR(&a, &a, &b);
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu <= 0 || CPU_COUNT(&a) >= ncpu)
+        return;
+    scope_set = a;
+    scope_all = 0;
+    size_t off = 0;
+    scope_desc[0] = 0;
+    for (int i = 0; i < CPU_SETSIZE && off + 8 < sizeof scope_desc; i++)
+        if (CPU_ISSET(i, &a))
+            off += (size_t)snprintf(scope_desc + off, sizeof scope_desc - off, "%scpu%d", off ? "+" : "", i);
+}
+
+/* busy CPU time of the scope's CPUs in microseconds, -1 on error */
 static double system_busy_us(void)
 {
-    char buf[512];
+    static char buf[65536];
     int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -961,12 +993,35 @@ static double system_busy_us(void)
     if (n <= 0)
         return -1;
     buf[n] = 0;
-    unsigned long long v[8] = {0};
-    if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-               &v[7]) < 8)
+    unsigned long long busy = 0;
+    int found = 0;
+    for (char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, "cpu", 3) != 0)
+            break;
+        int idx = -1;
+        if (line[3] == ' ') {
+            if (!scope_all)
+                continue;
+        } else {
+            idx = atoi(line + 3);
+            if (scope_all || idx < 0 || idx >= CPU_SETSIZE || !CPU_ISSET(idx, &scope_set))
+                continue;
+        }
+        unsigned long long v[8] = {0};
+        char *p = line + 3;
+        while (*p && *p != ' ')
+            p++;
+        if (sscanf(p, " %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                   &v[7]) < 8)
+            return -1;
+        /* user nice system [idle iowait] irq softirq steal */
+        busy += v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+        found = 1;
+        if (scope_all)
+            break;
+    }
+    if (!found)
         return -1;
-    /* user nice system [idle iowait] irq softirq steal */
-    unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
     long hz = sysconf(_SC_CLK_TCK);
     return (double)busy * 1e6 / (double)(hz > 0 ? hz : 100);
 }
@@ -1239,6 +1294,7 @@ int main(int argc, char **argv)
             m_msgs = m_bytes = 0;
             if (opt.cpu_pid > 0)
                 cpu0 = proc_cpu_us(opt.cpu_pid);
+            init_cpu_scope();
             self0 = self_cpu_us();
             sys0 = system_busy_us();
             now_ns = mono_ns();
@@ -1352,14 +1408,14 @@ int main(int argc, char **argv)
                "\"messages\":%" PRIu64 ",\"msgs_per_s\":%.1f,\"bytes_per_s\":%.1f,"
                "\"latency_us\":{\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"p99_9\":%.2f,\"max\":%.2f},"
                "\"server_pid\":%d,\"server_cpu_us\":%.0f,\"server_cpu_us_per_msg\":%.4f,\"server_cpu_util\":%.4f,"
-               "\"loadgen_cpu_us\":%.0f,\"loadgen_cpu_us_per_msg\":%.4f,\"system_cpu_us\":%.0f,\"other_cpu_util\":%.4f,"
+               "\"loadgen_cpu_us\":%.0f,\"loadgen_cpu_us_per_msg\":%.4f,\"system_cpu_us\":%.0f,\"other_cpu_util\":%.4f,\"cpu_scope\":\"%s\","
                "\"errors\":{\"total\":%" PRIu64,
                opt.label ? opt.label : "", opt.hostport, opt.path, opt.conns, n_connected, opt.size,
                opt.binary ? "binary" : "text", opt.pipeline, opt.raw ? "true" : "false", opt.warmup, secs, connect_s,
                m_msgs, mps, bps, mean, p50, p90, p99, p999, mx, opt.cpu_pid, srv_cpu,
                (srv_cpu >= 0 && m_msgs) ? srv_cpu / (double)m_msgs : -1, (srv_cpu >= 0 && secs > 0) ? srv_cpu / 1e6 / secs : -1,
                self_cpu, m_msgs ? self_cpu / (double)m_msgs : -1, sys_cpu,
-               (other_cpu >= 0 && secs > 0) ? other_cpu / 1e6 / secs : -1, nerr);
+               (other_cpu >= 0 && secs > 0) ? other_cpu / 1e6 / secs : -1, scope_desc, nerr);
         for (int k = 0; k < E__N; k++)
             printf(",\"%s\":%" PRIu64, err_names[k], errs[k]);
         printf("}}\n");
@@ -1376,8 +1432,8 @@ int main(int argc, char **argv)
         printf("loadgen cpu   %.0f us (%.1f %% of a core), %.3f us/msg\n", self_cpu, secs > 0 ? self_cpu / 1e4 / secs : 0,
                m_msgs ? self_cpu / (double)m_msgs : 0);
         if (other_cpu >= 0 && secs > 0)
-            printf("other cpu     %.1f %% of a core used by other processes during the window\n",
-                   other_cpu / 1e4 / secs);
+            printf("other cpu     %.1f %% of a core used by other processes during the window (cpus: %s)\n",
+                   other_cpu / 1e4 / secs, scope_desc);
         printf("errors        %" PRIu64, nerr);
         for (int k = 0; k < E__N; k++)
             if (errs[k])

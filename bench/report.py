@@ -50,6 +50,8 @@ def table(runs, scenario):
     if res0:
         head += (f": {res0['connections']} conns x {res0['size']} B {res0['type']}, pipeline {res0['pipeline']},"
                  f" {res0['duration_s']:.1f} s measured")
+        if res0.get("cpu_scope", "all") != "all":
+            head += f", other% measured on {res0['cpu_scope']}"
     cols = ["server", "msg/s", "p50 us", "p99 us", "CPU us/msg", "srv CPU%",
             f"CPU/msg vs {refname}", f"msg/s vs {refname}", "other%", "errors"]
     out = []

@@ -23,7 +23,7 @@ SCENARIOS="100x16,10x64k,1x16,1000x16,100x1k"
 DURATION=5
 WARMUP=1
 QUICK=0
-PIN=0
+PIN=none
 TEXT=0
 SETUP=0
 BUILD=1
@@ -43,7 +43,10 @@ usage: bench/run.sh [options]
   --warmup S         warm-up seconds per run (default $WARMUP; --quick: 0.3)
   --quick            short runs for a smoke test
   --text             send text messages instead of binary
-  --pin              pin the server to CPU 0 and the load generator to CPU 1
+  --pin MODE         none (default): the scheduler places both processes;
+                     same: server and load generator both on CPU 0 (per-message
+                     work without cross-core wake-ups; little affected by load
+                     on the other core); split: server on CPU 0, loadgen on CPU 1
   --setup            install the peers' dependencies first (npm install, .venv)
   --no-build         do not (re)build the C tools
   --out FILE         results JSON path (default bench/results/<timestamp>.json)
@@ -64,7 +67,7 @@ while [ $# -gt 0 ]; do
     --warmup) WARMUP=$2; WARMUP_SET=1; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --text) TEXT=1; shift ;;
-    --pin) PIN=1; shift ;;
+    --pin) PIN=$2; shift 2 ;;
     --setup) SETUP=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
@@ -80,6 +83,7 @@ if [ "$QUICK" = 1 ]; then
     [ -z "${DURATION_SET:-}" ] && DURATION=1
     [ -z "${WARMUP_SET:-}" ] && WARMUP=0.3
 fi
+case "$PIN" in none|same|split) ;; *) echo "run.sh: --pin none|same|split" >&2; exit 2 ;; esac
 # every loop bounded: refuse absurd windows
 if ! awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { exit !(d > 0 && d <= 120 && w >= 0 && w <= 30) }'; then
     echo "run.sh: --duration must be in (0,120] and --warmup in [0,30]" >&2
@@ -179,7 +183,7 @@ trap 'exit 130' INT TERM
 start_server() { # name -> SPID, SPORT
     local name=$1 i
     : >"$TMP/srv.out"; : >"$TMP/srv.err"
-    if [ "$PIN" = 1 ]; then
+    if [ "$PIN" != none ]; then
         taskset -c 0 "${CMD[@]}" >"$TMP/srv.out" 2>"$TMP/srv.err" &
     else
         "${CMD[@]}" >"$TMP/srv.out" 2>"$TMP/srv.err" &
@@ -277,7 +281,8 @@ run_one() {
     fi
     local lg=("$LOADGEN" --url "ws://127.0.0.1:$SPORT/" -c "$conns" -s "$size" --pipeline "$pipe"
         -d "$DURATION" --warmup "$WARMUP" "$MSGFLAG" --json --cpu-pid "$SPID" --label "$srv" "${LGX[@]}")
-    [ "$PIN" = 1 ] && lg=(taskset -c 1 "${lg[@]}")
+    [ "$PIN" = same ] && lg=(taskset -c 0 "${lg[@]}")
+    [ "$PIN" = split ] && lg=(taskset -c 1 "${lg[@]}")
     lim=$(awk -v d="$DURATION" -v w="$WARMUP" 'BEGIN { printf "%d", d + w + 60 }')
     timeout -k 5 "$lim" "${lg[@]}" >"$TMP/lg.out" 2>"$TMP/lg.err"
     rc=$?
