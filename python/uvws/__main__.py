@@ -297,6 +297,9 @@ def connect(url: str, opts: Dict[str, Any]) -> int:
         if not sep or not name.strip():
             raise UsageError(f'invalid header {h!r} (expected "Name: value")')
         headers.append((name.strip(), value.strip()))
+    engine_url, auth = engine_url_of(url)
+    if auth is not None and not any(name.lower() == "authorization" for name, _ in headers):
+        headers.append(("Authorization", auth))
     ca, insecure = opts.get("--ca"), bool(opts.get("--insecure"))
     if ca is not None:
         check_readable("--ca", ca)
@@ -304,10 +307,31 @@ def connect(url: str, opts: Dict[str, Any]) -> int:
     wait = opts.get("--wait", "0")
     if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", wait):
         raise UsageError(f"invalid --wait {wait!r} (seconds)")
-    return asyncio.run(_connect(url, headers, opts.get("--subprotocol"), tls, float(wait)))
+    return asyncio.run(_connect(url, engine_url, headers, opts.get("--subprotocol"), tls, float(wait)))
 
 
-async def _connect(url: str, headers: List[Tuple[str, str]], protocols: Optional[List[str]], tls: Any, wait: float) -> int:
+def engine_url_of(url: str) -> Tuple[str, Optional[str]]:
+    """As the Node tool (ws) takes URLs: http(s):// means ws(s)://, and user
+    info becomes an "Authorization: Basic" header. Returns the URL for the
+    engine and that header's value (or None)."""
+    import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    try:
+        u = urlsplit(url)
+        scheme = {"http": "ws", "https": "wss"}.get(u.scheme.lower(), u.scheme)
+        auth = None
+        netloc = u.netloc
+        if "@" in netloc:
+            userinfo, _, netloc = netloc.rpartition("@")
+            user, _, password = userinfo.partition(":")
+            auth = "Basic " + base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode()
+        return urlunsplit((scheme, netloc, u.path, u.query, u.fragment)), auth
+    except ValueError:
+        return url, None
+
+
+async def _connect(url: str, engine_url: str, headers: List[Tuple[str, str]], protocols: Optional[List[str]], tls: Any, wait: float) -> int:
     import signal
 
     import uvws
@@ -318,7 +342,7 @@ async def _connect(url: str, headers: List[Tuple[str, str]], protocols: Optional
     buf = bytearray()
 
     try:
-        ws = uvws.WebSocket(url, protocols, headers=headers, tls=tls)
+        ws = uvws.WebSocket(engine_url, protocols, headers=headers, tls=tls)
     except (OSError, ValueError, uvws.WebSocketError) as exc:
         err(f"cannot connect to {url}: {error_text(exc)}")
         return 1

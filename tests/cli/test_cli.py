@@ -478,3 +478,14 @@ def test_npm_pack_ships_the_bin():
     assert "node/bin/uvws.js" in files, sorted(files)
     manifest = json.loads((ROOT / "package.json").read_text())
     assert manifest["bin"] == {"uvws": "node/bin/uvws.js"}
+
+
+def test_url_forms_as_ws_takes_them(peer):
+    # http:// is ws://, and user info becomes an Authorization header (as ws
+    # does; the Python tool rewrites the URL for the engine).
+    for r in run_both(lambda port: [f"http://us%20er:p%40ss@127.0.0.1:{port}/need-header", "--header", "X-Token: secret"], "headers\n", peer):
+        assert r.returncode == 0, r
+        assert "< Authorization: Basic dXMgZXI6cEBzcw==" in r.stdout.splitlines(), r.stdout
+    for r in run_both(lambda port: [f"ws://u:p@127.0.0.1:{port}/", "--header", "Authorization: Bearer t"], "headers\n", peer):
+        out = r.stdout.splitlines()
+        assert "< Authorization: Bearer t" in out and not any("Basic" in l for l in out), out
