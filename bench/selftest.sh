@@ -22,6 +22,7 @@ trap cleanup EXIT
 PASS=0; FAIL=0
 
 start() {
+    : >"$TMP/out" # truncate here: the child's redirection may happen after our first read
     "$@" >"$TMP/out" 2>"$TMP/err" &
     SPID=$!
     PORT=""
