@@ -642,10 +642,16 @@ function onOpen(protocol) {
 
 let slab = null; // the addon's current slab of small messages
 
+// Buffers over a slab, made without Buffer.from()'s argument checks: the same
+// prototype, constructor and species as Node's own Buffers.
+class SlabBuffer extends Uint8Array {}
+Object.setPrototypeOf(SlabBuffer.prototype, Buffer.prototype);
+Object.defineProperty(SlabBuffer.prototype, 'constructor', { value: Buffer, writable: true, configurable: true });
+
 function onMessage(data, length, isBinary, newSlab) {
   if (length >= 0) {
     if (newSlab !== undefined) slab = newSlab;
-    data = Buffer.from(slab, data, length);
+    data = new SlabBuffer(slab, data, length);
   }
   if (isBinary) {
     const type = this._binaryType;

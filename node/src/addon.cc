@@ -294,8 +294,8 @@ void on_message(uvws_t* ws, const char* data, size_t len, int is_binary) {
       argv[3] = ab;
     }
     memcpy(a->slab_data + a->slab_used, data, len);
-    argv[0] = js_int(env, (int64_t)a->slab_used);
-    argv[1] = js_int(env, (int64_t)len);
+    napi_create_uint32(env, (uint32_t)a->slab_used, &argv[0]);
+    napi_create_uint32(env, (uint32_t)len, &argv[1]);
     a->slab_used += need;
   } else {
     argv[0] = js_buf(env, data, len);
