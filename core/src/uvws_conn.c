@@ -303,7 +303,9 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
   uvws_loopctx_t *lc = ws->lc;
   size_t total = hlen + len;
   const void *orig = data;
-  int bp = backpressure_check(ws);
+  /* Control frames (close, pong) are tiny and must never be dropped: a
+   * close answer lost to a full queue would end the connection uncleanly. */
+  int bp = (hdr[0] & 0x08) ? 0 : backpressure_check(ws);
   if (bp) {
     if (release) release(orig, arg);
     return bp;

@@ -756,6 +756,56 @@ static void test_paused_close(void) {
   EXPECT(PZ.closed_after < 2000); /* the handshake, not the 5 s close timeout */
 }
 
+/* The close answer is never dropped, even with more than max_backpressure
+ * queued (a 32 MiB echo in flight when the close frame arrives). */
+typedef struct {
+  uvws_server_t *server;
+  int code, got;
+  uint8_t *big;
+} bq_t;
+static bq_t BQ;
+#define BQ_SIZE (32u * 1024 * 1024)
+
+static void bq_open(uvws_t *ws, const uvws_http_t *r) {
+  (void)r;
+  BQ.big = calloc(1, BQ_SIZE);
+  uvws_send(ws, BQ.big, BQ_SIZE, UVWS_BINARY);
+  uvws_close(ws, 1000, "after the big one", 17);
+}
+static void bq_message(uvws_t *ws, const char *d, size_t n, int bin) {
+  (void)ws, (void)d, (void)bin;
+  EXPECT_INT(n, BQ_SIZE);
+  BQ.got++;
+}
+static void bq_close(uvws_t *ws, int code, const char *r, size_t n) {
+  (void)ws, (void)r, (void)n;
+  BQ.code = code;
+  free(BQ.big);
+  uvws_server_close(BQ.server, NULL);
+}
+
+static void test_close_behind_big_queue(void) {
+  memset(&BQ, 0, sizeof(BQ));
+  uvws_server_options_t so;
+  uvws_server_options_init(&so);
+  uvws_callbacks_t scb = {0}, ccb = {0};
+  scb.on_message = srv_message;
+  ccb.on_open = bq_open;
+  ccb.on_message = bq_message;
+  ccb.on_close = bq_close;
+  BQ.server = e2e_server(loop, "127.0.0.1", &so, &scb, NULL, NULL);
+  char url[96];
+  e2e_url(url, sizeof(url), "127.0.0.1", uvws_server_port(BQ.server), "/");
+  uvws_client_options_t co;
+  uvws_client_options_init(&co);
+  co.limits.max_backpressure = 0; /* the client side sends it all */
+  uvws_t *ws;
+  EXPECT_INT(uvws_connect(loop, url, &co, &ccb, NULL, &ws), 0);
+  EXPECT_INT(e2e_run(loop, 30000), 0);
+  EXPECT_INT(BQ.got, 1);
+  EXPECT_INT(BQ.code, 1000);
+}
+
 int main(void) {
   loop = uv_default_loop();
   test_echo("127.0.0.1");
@@ -771,6 +821,7 @@ int main(void) {
   test_ordering();
   test_misc_api();
   test_paused_close();
+  test_close_behind_big_queue();
   EXPECT_INT(uv_loop_close(loop), 0);
   return e2e_report("e2e");
 }
