@@ -197,8 +197,10 @@ typedef struct uvws_callbacks {
    * it is validated (so for a 101 and for an unexpected response alike). */
   void (*on_response)(uvws_t *ws, const uvws_http_t *response);
   /* The connection is gone. `code` is the peer's close code, or 1005 when
-   * its close frame had none, or 1006 when there was no closing handshake.
-   * Always the last callback. */
+   * its close frame had none, or 1006 when there was no closing handshake,
+   * or the code we failed the connection with when the peer broke the
+   * protocol (1002, 1007, 1009, ...; on_error came first). Always the last
+   * callback. */
   void (*on_close)(uvws_t *ws, int code, const char *reason, size_t len);
 } uvws_callbacks_t;
 
@@ -372,7 +374,9 @@ UVWS_EXTERN int uvws_server_adopt(uvws_server_t *server, uv_os_sock_t fd,
 /* Accept, answering with `protocol` as Sec-WebSocket-Protocol (NULL for none;
  * it must be one the client offered, else UVWS_EPROTOCOL and nothing is
  * decided). `data` becomes the connection's user data before on_open. Extra
- * response headers may be given (NULL, 0 for none). Frees `up` on success. */
+ * response headers may be given (NULL, 0 for none). Returns 0 once on_open
+ * has run; a negative code when the socket died meanwhile (no on_open or
+ * on_close follows). `up` is freed either way, except on UVWS_EPROTOCOL. */
 UVWS_EXTERN int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
                                     const uvws_header_t *headers,
                                     size_t num_headers, void *data);

@@ -86,8 +86,10 @@ static void reject_why(uvws_t *ws, int status, const char *why) {
   reject(ws, status, NULL, 0, why, why ? strlen(why) : 0);
 }
 
-static void do_accept(uvws_upgrade_t *up, const char *protocol,
-                      const uvws_header_t *headers, size_t num_headers) {
+/* Returns 0, or a negative code when the connection died on the way (then
+ * it is already being closed, and the user never sees it). */
+static int do_accept(uvws_upgrade_t *up, const char *protocol,
+                     const uvws_header_t *headers, size_t num_headers) {
   uvws_t *ws = up->ws;
   uvws_server_t *s = up->server;
   size_t cap = 512 + (protocol ? strlen(protocol) : 0);
@@ -111,17 +113,18 @@ static void do_accept(uvws_upgrade_t *up, const char *protocol,
   if (n == 0) {
     if (buf != stackbuf) free(buf);
     reject_why(ws, 500, "could not build the response");
-    return;
+    return UVWS_ENOMEM;
   }
   uvws_aux_t *a = protocol && *protocol ? uvws__aux(ws) : NULL;
   if (a) a->protocol = strdup(protocol);
   int r = uvws__write_raw(ws, buf, n);
   if (buf != stackbuf) free(buf);
-  if (r < 0) return;
+  if (r < 0) return r;
+  if (ws->flags & F_HANDLE_CLOSING) return UVWS_ECLOSED;
   ws->flags &= ~F_DECIDING;
   if (up->has_pmd && uvws__conn_use_deflate(ws, &up->pmd, up->pmd_response) < 0) {
     uvws__conn_abort(ws, 0, NULL);
-    return;
+    return UVWS_ENOMEM;
   }
   ws->flags |= F_EXPOSED;
   ws->state = UVWS_OPEN;
@@ -131,6 +134,7 @@ static void do_accept(uvws_upgrade_t *up, const char *protocol,
   ws->hs = NULL;
   uvws__conn_opened(ws, up->extra, up->extra_len);
   free_upgrade(up);
+  return 0;
 }
 
 static size_t list_protocols(const uvws_http_t *req, uvws_header_t *out,
@@ -264,8 +268,7 @@ int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
   }
   up->deciding = 0;
   up->ws->data = data;
-  do_accept(up, protocol, headers, num_headers);
-  return 0;
+  return do_accept(up, protocol, headers, num_headers);
 }
 
 int uvws_upgrade_reject(uvws_upgrade_t *up, int status,
