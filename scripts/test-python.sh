@@ -4,7 +4,7 @@
 #   2. `python -m build` (sdist, then a wheel built from that sdist), the
 #      wheel installed into another new venv (no build tools, no source tree
 #      on sys.path), and a smoke test of the installed wheel.
-# Usage: scripts/test-python.sh [PYTEST_ARGS...]   (PYTHON=python3.x to choose)
+# Usage: scripts/test-python.sh [--build-only | PYTEST_ARGS...]   (PYTHON=python3.x to choose)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 PY=${PYTHON:-python3}
@@ -15,11 +15,16 @@ cd "$work/src"
 reqs=(-r requirements-dev.txt)
 [ -f requirements-bench.txt ] && reqs+=(-r requirements-bench.txt)
 
-echo "=== 1. pip install . from the fresh clone, then pytest"
 "$PY" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q "${reqs[@]}"
-"$work/venv/bin/python" -m pip install -q .
-"$work/venv/bin/python" -m pytest -q tests/python "$@"
+if [ "${1:-}" = "--build-only" ]; then
+  # Step 1 already ran elsewhere (scripts/test.sh): only build and install.
+  shift
+else
+  echo "=== 1. pip install . from the fresh clone, then pytest"
+  "$work/venv/bin/python" -m pip install -q "${reqs[@]}"
+  "$work/venv/bin/python" -m pip install -q .
+  "$work/venv/bin/python" -m pytest -q tests/python "$@"
+fi
 
 echo "=== 2. python -m build (sdist + wheel), wheel into a fresh venv"
 "$work/venv/bin/python" -m pip install -q build

@@ -77,6 +77,10 @@ if [ -f pyproject.toml ] && [ -d tests/python ]; then
   section "Python package: build and pytest"
   .venv/bin/python -m pip install -q . && .venv/bin/python -m pytest -q tests/python
   record "python" $?
+
+  section "Python package: sdist and wheel (python -m build), the wheel in a fresh venv"
+  ./scripts/test-python.sh --build-only
+  record "python-wheel" $?
 fi
 
 if [ -d tests/node ] && [ -d node ]; then
