@@ -25,6 +25,7 @@ window.roundTrip = (url) => new Promise((resolve) => {
   ws.onopen = () => {
     seen.events.push('open');
     seen.protocol = ws.protocol;
+    seen.extensions = ws.extensions;
     ws.send('hello from the browser ✓');
     ws.send(new Uint8Array([1, 2, 3, 250]).buffer);
     const big = new Uint8Array(1 << 20);
@@ -112,16 +113,21 @@ describe('headless Chromium', { skip: !fs.existsSync(CHROMIUM) && `no ${CHROMIUM
     if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
   });
 
-  for (const scheme of ['ws', 'wss']) {
-    it(`round trips over ${scheme}:// (text, binary, 1 MiB, subprotocol, close code and reason)`, async () => {
+  // Chromium always offers permessage-deflate: with the server's compression
+  // on (every message compressed), the same exchange runs compressed.
+  for (const [scheme, deflate] of [['ws', false], ['wss', false], ['ws', true], ['wss', true]]) {
+    const what = deflate ? ', compressed (permessage-deflate)' : '';
+    it(`round trips over ${scheme}://${what} (text, binary, 1 MiB, subprotocol, close code and reason)`, async () => {
       const tls = scheme === 'wss' ? { cert: pki().cert, key: pki().key } : {};
-      const server = await startEcho(tls);
+      const server = await startEcho(deflate ? { ...tls, perMessageDeflate: { threshold: 0 } } : tls);
       const host = scheme === 'wss' ? 'localhost' : '127.0.0.1';
       try {
         const url = `${scheme}://${host}:${server.wss.address().port}/browser?x=1`;
         const seen = await page.evaluate((u) => window.roundTrip(u), url);
         assert.deepStrictEqual(seen.events, ['open', 'close']);
         assert.strictEqual(seen.protocol, 'chat.v1');
+        if (deflate) assert.match(seen.extensions, /^permessage-deflate/);
+        else assert.strictEqual(seen.extensions, '');
         const big = Buffer.alloc(1 << 20);
         for (let i = 0; i < big.length; i++) big[i] = i & 0xff;
         assert.deepStrictEqual(seen.messages, [
