@@ -389,7 +389,8 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
   bufs[n++] = uv_buf_init((char *)hdr, (unsigned)hlen);
   bufs[n++] = uv_buf_init((char *)data, (unsigned)len);
   int r = write_now(ws, bufs, n, release, arg, orig);
-  lc->cork_len = lc->cork_owner ? lc->cork_len : 0;
+  /* The corked bytes were written or copied into the queue: reuse it. */
+  if (n == 3) lc->cork_len = 0;
   if (r == UVWS_SEND_QUEUED) ws->flags |= F_NEED_DRAIN;
   return r;
 }
@@ -660,8 +661,7 @@ static int passed(uint32_t now, uint32_t deadline) {
   return (int32_t)(now - deadline) >= 0;
 }
 
-void uvws__conn_tick(uvws_t *ws, uint32_t now, unsigned handshake_timeout) {
-  (void)handshake_timeout;
+void uvws__conn_tick(uvws_t *ws, uint32_t now) {
   if (ws->flags & F_HANDLE_CLOSING) return;
   const uvws_limits_t *lim = &ws->conf->limits;
   switch (ws->state) {

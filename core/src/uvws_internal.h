@@ -175,8 +175,9 @@ void uvws__start_reading(uvws_t *ws);
 void uvws__stop_reading(uvws_t *ws);
 /* The connection is open: feed the bytes that came with the handshake. */
 void uvws__conn_opened(uvws_t *ws, const uint8_t *extra, size_t extra_len);
-/* Deadline checks, run by the tick timer. */
-void uvws__conn_tick(uvws_t *ws, uint32_t now, unsigned handshake_timeout);
+/* Deadline checks, run by the tick timer (each phase's deadline is in
+ * ws->stamp, set when the phase starts). */
+void uvws__conn_tick(uvws_t *ws, uint32_t now);
 void uvws__set_error(uvws_t *ws, int err, const char *msg, int copy);
 void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 /* Send a frame whose header is already built (broadcast). */

@@ -38,7 +38,7 @@ static void on_tick(uv_timer_t *t) {
   }
   for (uvws_t *ws = lc->clients, *next; ws; ws = next) {
     next = ws->next;
-    uvws__conn_tick(ws, now, 0);
+    uvws__conn_tick(ws, now);
   }
 }
 

@@ -517,7 +517,7 @@ size_t uvws_server_broadcast(uvws_server_t *s, const void *data, size_t len,
 void uvws__server_tick(uvws_server_t *s, uint32_t now) {
   for (uvws_t *ws = s->conns, *next; ws; ws = next) {
     next = ws->next;
-    uvws__conn_tick(ws, now, s->opts.handshake_timeout_ms);
+    uvws__conn_tick(ws, now);
   }
 }
 

@@ -498,19 +498,25 @@ static int headers_from(PyObject *headers, PyObject **seq, uvws_header_t **hv, s
   return 0;
 }
 
+/* Both decisions: once only, and in the loop's thread. */
+static int upgrade_check(UpgradeObject *u) {
+  if (!u->up) {
+    PyErr_SetString(PyExc_RuntimeError, "upgrade already decided");
+    return -1;
+  }
+  if (!uvwspy_loop_is_owner(u->server->loop)) {
+    PyErr_SetString(PyExc_RuntimeError, "an upgrade must be decided in the loop's thread");
+    return -1;
+  }
+  return 0;
+}
+
 static PyObject *Upgrade_accept(UpgradeObject *u, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"protocol", "headers", NULL};
   PyObject *protocol = Py_None, *headers = Py_None;
   if (!PyArg_ParseTupleAndKeywords(args, kw, "|OO:accept", kwlist, &protocol, &headers))
     return NULL;
-  if (!u->up) {
-    PyErr_SetString(PyExc_RuntimeError, "upgrade already decided");
-    return NULL;
-  }
-  if (!uvwspy_loop_is_owner(u->server->loop)) {
-    PyErr_SetString(PyExc_RuntimeError, "an upgrade must be decided in the loop's thread");
-    return NULL;
-  }
+  if (upgrade_check(u) < 0) return NULL;
   const char *proto = NULL;
   if (protocol != Py_None) {
     if (!PyUnicode_Check(protocol)) {
@@ -549,14 +555,7 @@ static PyObject *Upgrade_reject(UpgradeObject *u, PyObject *args, PyObject *kw) 
   PyObject *body = Py_None, *headers = Py_None;
   if (!PyArg_ParseTupleAndKeywords(args, kw, "|iOO:reject", kwlist, &status, &body, &headers))
     return NULL;
-  if (!u->up) {
-    PyErr_SetString(PyExc_RuntimeError, "upgrade already decided");
-    return NULL;
-  }
-  if (!uvwspy_loop_is_owner(u->server->loop)) {
-    PyErr_SetString(PyExc_RuntimeError, "an upgrade must be decided in the loop's thread");
-    return NULL;
-  }
+  if (upgrade_check(u) < 0) return NULL;
   const char *bp = NULL;
   Py_ssize_t bl = 0;
   if (body != Py_None) {
