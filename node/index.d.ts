@@ -83,6 +83,16 @@ declare namespace WebSocket {
     maxFragments?: number;
     /** How long to wait for the peer's close frame, in ms. */
     closeTimeout?: number;
+    /**
+     * uvws: bytes that may wait in the send queue of a connection (default
+     * 16 MiB; 0: no limit, as ws). A send that finds the queue this full is
+     * not queued: its callback gets an Error with code
+     * 'ERR_UVWS_BACKPRESSURE'; a send without a callback closes the
+     * connection ('error' ERR_UVWS_BACKPRESSURE, then 'close' 1008).
+     */
+    maxBackpressure?: number;
+    /** uvws: close the connection (1008) on any send over maxBackpressure, callback or not. */
+    closeOnBackpressure?: boolean;
     /** Offered by default, as ws does (false: not offered). */
     perMessageDeflate?: boolean | PerMessageDeflateOptions;
     /** Not supported: throws. */
@@ -174,6 +184,16 @@ declare namespace WebSocket {
     maxPayload?: number;
     maxFragments?: number;
     closeTimeout?: number;
+    /**
+     * uvws: bytes that may wait in the send queue of a connection (default
+     * 16 MiB; 0: no limit, as ws). A send that finds the queue this full is
+     * not queued: its callback gets an Error with code
+     * 'ERR_UVWS_BACKPRESSURE'; a send without a callback closes the
+     * connection ('error' ERR_UVWS_BACKPRESSURE, then 'close' 1008).
+     */
+    maxBackpressure?: number;
+    /** uvws: close the connection (1008) on any send over maxBackpressure, callback or not. */
+    closeOnBackpressure?: boolean;
     /** uvws: time allowed for the whole upgrade request, in ms (default 10000). */
     handshakeTimeout?: number;
     /** uvws: beyond this many open connections, upgrades get 503. */

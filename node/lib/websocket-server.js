@@ -14,7 +14,7 @@ const dns = require('dns');
 const { createHash } = require('crypto');
 
 const binding = require('./binding');
-const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions } = require('./websocket');
+const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions, backpressureOptions } = require('./websocket');
 const { unsupported } = require('./unsupported');
 
 const E = binding.errors;
@@ -141,6 +141,7 @@ class WebSocketServer extends EventEmitter {
       unsupported('perMessageDeflate', 'this build of the uvws engine has no permessage-deflate; leave it false');
     }
     this._deflate = options.perMessageDeflate ? deflateOptions(options.perMessageDeflate) : null;
+    backpressureOptions(options, {}); // throws now for an invalid maxBackpressure
     if (options.autoPong === false) unsupported('autoPong: false', 'the engine always answers pings');
     if (options.server && (options.server.addContext || options.server instanceof require('tls').Server)) {
       unsupported('attaching to an https.Server', 'give WebSocketServer the TLS options (cert, key) and a port instead');
@@ -194,6 +195,7 @@ class WebSocketServer extends EventEmitter {
     if (o.maxFragments !== undefined) n.maxFragments = o.maxFragments;
     if (o.handshakeTimeout) n.handshakeTimeout = o.handshakeTimeout;
     if (o.maxConnections) n.maxConnections = o.maxConnections;
+    backpressureOptions(o, n);
     if (this._deflate) n.deflate = this._deflate;
     return n;
   }

@@ -96,6 +96,19 @@ function deflateOptions(v) {
   };
 }
 
+// maxBackpressure (bytes; 0: no limit, as ws) and closeOnBackpressure, for
+// the engine. Left out, the engine's default applies (16 MiB).
+function backpressureOptions(opts, native) {
+  const max = opts.maxBackpressure;
+  if (max !== undefined && max !== null) {
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) {
+      throw new RangeError(`maxBackpressure must be a non-negative integer (bytes; 0: no limit). Received ${max}`);
+    }
+    native.maxBackpressure = max;
+  }
+  if (opts.closeOnBackpressure !== undefined) native.closeOnBackpressure = opts.closeOnBackpressure ? 1 : 0;
+}
+
 function toArrayBuffer(buf) {
   if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
@@ -129,6 +142,7 @@ class WebSocket extends EventEmitter {
     this._failed = false;
     this._statusSeen = false;
     this._extensions = '';
+    this._backpressureFailed = false;
 
     if (address !== null) {
       this._isServer = false;
@@ -311,13 +325,15 @@ class WebSocket extends EventEmitter {
       sendAfterClose(this, data, cb);
       return;
     }
-    if (cb) {
-      if (r === SEND_DROPPED) {
-        process.nextTick(cb, new Error('uvws: message dropped: maxBackpressure reached'));
-      } else {
-        afterSend(this, r, cb);
-      }
+    if (r === SEND_DROPPED) {
+      // maxBackpressure bytes already wait for this peer: the message was
+      // not queued. Data is never lost silently: the callback is told, and
+      // without one the connection is closed (1008), as closeOnBackpressure.
+      if (cb) process.nextTick(cb, backpressureError('message dropped: maxBackpressure reached'));
+      else failBackpressure(this);
+      return;
     }
+    if (cb) afterSend(this, r, cb);
   }
 
   terminate() {
@@ -356,6 +372,22 @@ function afterSend(ws, result, cb) {
   } else {
     process.nextTick(cb, null);
   }
+}
+
+function backpressureError(msg) {
+  const err = new Error(`uvws: ${msg}`);
+  err.code = 'ERR_UVWS_BACKPRESSURE';
+  return err;
+}
+
+// A send without a callback found maxBackpressure reached: close at once, as
+// the engine's closeOnBackpressure does (the queue is full, so there is no
+// room for a close frame): 'error' (ERR_UVWS_BACKPRESSURE), then 'close'
+// with 1008.
+function failBackpressure(ws) {
+  ws._backpressureFailed = true;
+  ws._readyState = CLOSING;
+  binding.terminate(ws._h);
 }
 
 function flushDrainCbs(ws, err) {
@@ -500,6 +532,7 @@ function initAsClient(ws, address, protocols, options) {
   if (opts.handshakeTimeout) native.handshakeTimeout = opts.handshakeTimeout;
   if (opts.closeTimeout) native.closeTimeout = opts.closeTimeout;
   if (opts.maxFragments !== undefined) native.maxFragments = opts.maxFragments;
+  backpressureOptions(opts, native);
   if (isSecure) native.tls = clientTls(opts, parsedUrl.hostname);
   // As ws, a client offers permessage-deflate unless told not to.
   if (binding.hasDeflate && opts.perMessageDeflate !== false) {
@@ -614,9 +647,7 @@ function makeError(ws, code, msg) {
     case E.ECLOSED:
       return new Error(msg);
     case E.EBACKPRESSURE:
-      err = new Error(msg);
-      err.code = 'WS_ERR_BACKPRESSURE';
-      return err;
+      return backpressureError(msg);
     case E.ETLS:
       err = new Error(msg);
       err.code = 'ERR_TLS';
@@ -695,7 +726,14 @@ function onError(code, msg) {
 
 function onClose(code, reason) {
   this._h = null;
-  if (this._failed) {
+  if (this._backpressureFailed) {
+    if (!this._errorEmitted) {
+      this._errorEmitted = true;
+      this.emit('error', backpressureError('max backpressure reached'));
+    }
+    code = 1008;
+    reason = EMPTY_BUFFER;
+  } else if (this._failed) {
     // As ws: a connection failed for a protocol violation reports 1006.
     code = 1006;
     reason = EMPTY_BUFFER;
@@ -773,4 +811,5 @@ module.exports = {
   tlsVersion,
   pemText,
   deflateOptions,
+  backpressureOptions,
 };

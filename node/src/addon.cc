@@ -730,7 +730,6 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   s->a = a;
   uvws_server_options_t opts;
   uvws_server_options_init(&opts);
-  opts.limits.max_backpressure = 0;  // ws never drops: it buffers
   if (has(o, "host")) {
     s->host = get_string(o, "host");
     opts.host = s->host.c_str();
@@ -886,7 +885,6 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   Napi::Object o = info[2].As<Napi::Object>();
   uvws_client_options_t opts;
   uvws_client_options_init(&opts);
-  opts.limits.max_backpressure = 0;
   HeaderList hl;
   read_headers(o.Get("headers"), &hl);
   opts.headers = hl.h.data();
