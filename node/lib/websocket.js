@@ -28,7 +28,6 @@ const readyStates = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
 const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 const EMPTY_BUFFER = Buffer.alloc(0);
 const kStatusCode = Symbol('status-code');
-const subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 
 const { TEXT, BINARY, MORE, NO_COMPRESS, SEND_QUEUED, SEND_DROPPED } = binding;
 const E = binding.errors;
@@ -502,12 +501,9 @@ function initAsClient(ws, address, protocols, options) {
     if (opts[k] !== undefined && opts[k] !== null) unsupported(`the client option ${k}`);
   }
 
-  const protocolSet = new Set();
+  // Tokens and duplicates are checked by the engine (connect() below).
   for (const protocol of protocols) {
-    if (typeof protocol !== 'string' || !subprotocolRegex.test(protocol) || protocolSet.has(protocol)) {
-      throw new SyntaxError('An invalid or duplicated subprotocol was specified');
-    }
-    protocolSet.add(protocol);
+    if (typeof protocol !== 'string') throw new SyntaxError('An invalid or duplicated subprotocol was specified');
   }
 
   const headers = headerPairs(opts.headers);
@@ -525,7 +521,7 @@ function initAsClient(ws, address, protocols, options) {
 
   const native = {
     headers,
-    protocols: [...protocolSet],
+    protocols: [...protocols],
     maxPayload: opts.maxPayload,
   };
   if (origin !== undefined && origin !== null) native.origin = String(origin);
@@ -555,7 +551,7 @@ function initAsClient(ws, address, protocols, options) {
       err.code = 'ERR_UVWS_TLS';
       throw err;
     }
-    if (h === E.EINVAL) throw new TypeError(`Invalid WebSocket options: ${binding.strerror(h)}`);
+    if (h === E.EINVAL) throw invalidOptionError();
     throw new Error(`uvws: cannot connect: ${binding.strerror(h)}`);
   }
   ws._h = h;
@@ -563,6 +559,25 @@ function initAsClient(ws, address, protocols, options) {
 
 // ------------------------------------------------------------------------
 // Errors
+
+// The engine refused a client option that goes into the upgrade request; the
+// errors ws (and Node's http module, for headers) throw for the same.
+function invalidOptionError() {
+  const detail = binding.lastError();
+  let err;
+  if (/subprotocol/.test(detail)) {
+    err = new SyntaxError(`An invalid or duplicated subprotocol was specified (${detail})`);
+  } else if (/header name/.test(detail)) {
+    err = new TypeError(`uvws: ${detail}`);
+    err.code = 'ERR_INVALID_HTTP_TOKEN';
+  } else if (/header|origin/.test(detail)) {
+    err = new TypeError(`uvws: ${detail}`);
+    err.code = 'ERR_INVALID_CHAR';
+  } else {
+    err = new TypeError(`Invalid WebSocket options: ${detail || binding.strerror(E.EINVAL)}`);
+  }
+  return err;
+}
 
 const FRAME_ERRORS = {
   'reserved bits set': [RangeError, 'RSV1 must be clear', 'WS_ERR_UNEXPECTED_RSV_1'],
