@@ -198,12 +198,50 @@ declare namespace WebSocket {
     handshakeTimeout?: number;
     /** uvws: beyond this many open connections, upgrades get 503. */
     maxConnections?: number;
+    /** uvws: connections still in the opening handshake beyond which new ones get 503 (default 1024; 0: no limit). */
+    maxPendingHandshakes?: number;
     /** uvws: with host "::", do not accept IPv4. */
     ipv6Only?: boolean;
     skipUTF8Validation?: boolean;
     allowSynchronousEvents?: boolean;
     autoPong?: true;
     WebSocket?: typeof WebSocket;
+  }
+
+  /**
+   * uvws: the engine's counters of a server (`wss.stats()`); the names are
+   * the engine's UVWS_STATS_MAP, described in `WebSocketServer.statsFields`.
+   */
+  interface ServerStats {
+    connections_open: number;
+    connections_total: number;
+    handshakes_pending: number;
+    rejected_bad_request: number;
+    rejected_too_large: number;
+    rejected_busy: number;
+    rejected_by_app: number;
+    handshake_timeouts: number;
+    messages_in: number;
+    bytes_in: number;
+    messages_out: number;
+    bytes_out: number;
+    sends_dropped: number;
+    pings_in: number;
+    pongs_in: number;
+    pings_out: number;
+    pongs_out: number;
+    pongs_coalesced: number;
+    closes_normal: number;
+    closes_going_away: number;
+    closes_no_status: number;
+    closes_abnormal: number;
+    closes_other: number;
+    errors_protocol: number;
+    errors_invalid_payload: number;
+    errors_too_big: number;
+    errors_backpressure: number;
+    errors_timeout: number;
+    errors_socket: number;
   }
 
   interface AddressInfo {
@@ -231,6 +269,10 @@ declare namespace WebSocket {
     /** uvws extension: one message to every open connection (frame built once).
      *  Returns how many connections it was handed to. */
     broadcast(data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): number;
+    /** uvws extension: the engine's counters for this server (see ServerStats). */
+    stats(): WebSocket.ServerStats;
+    /** uvws: what each counter of stats() counts. */
+    static readonly statsFields: { readonly [K in keyof WebSocket.ServerStats]: string };
 
     on(event: 'connection', cb: (this: Server<T>, socket: T, request: IncomingMessage) => void): this;
     on(event: 'error', cb: (this: Server<T>, error: Error) => void): this;
