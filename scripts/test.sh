@@ -40,14 +40,9 @@ section "C engine: soak, ${SOAK_SECONDS:-300} s of mixed traffic under ASan + UB
 ASAN_OPTIONS=detect_leaks=1 build-asan/bin/soak "${SOAK_SECONDS:-300}" 40
 record "soak" $?
 
-section "C engine: end-to-end tests under valgrind"
-vg_status=0
-for t in build/bin/test_e2e build/bin/test_hostile; do
-  [ -x "$t" ] || continue
-  timeout 900 valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
-    --error-exitcode=9 -q "$t" || vg_status=1
-done
-record "valgrind" $vg_status
+section "C engine: every end-to-end test (ctest label e2e) under valgrind; a missing binary fails"
+tests/c/valgrind_e2e.sh build
+record "valgrind" $?
 
 section "Docs: the C API reference matches the header"
 python3 docs/gen_c_api.py --check
