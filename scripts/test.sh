@@ -69,7 +69,7 @@ section "Load: 10,000 concurrent connections (ws://, wss://, compressed), server
 MODES="ws wss deflate-no-takeover" bench/conns.sh 10000 && MODES=deflate bench/conns.sh 1000
 record "load-10k" $?
 
-section "Fuzzing: libFuzzer, 60 s per target (frames, upgrade request, upgrade response)"
+section "Fuzzing: libFuzzer, 60 s per target (frames, upgrade request, upgrade response, inflate, deflate negotiation)"
 tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
 record "fuzz" $?
 
