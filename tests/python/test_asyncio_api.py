@@ -417,7 +417,9 @@ def test_connect_after_the_loop_sat_idle():
     async def once():
         server = uvws.Server(port=0, host="127.0.0.1")
         server.on("connection", lambda ws, req: ws.on("message", ws.send))
-        async with uvws.connect(f"ws://127.0.0.1:{server.port}/", open_timeout=0.5) as ws:
+        # open_timeout below the idle time, so a stale clock fails it, yet
+        # long enough for a handshake on a slow, loaded machine
+        async with uvws.connect(f"ws://127.0.0.1:{server.port}/", open_timeout=1.5) as ws:
             await ws.send("x")
             assert await ws.recv() == "x"
         done = asyncio.get_running_loop().create_future()
@@ -425,5 +427,5 @@ def test_connect_after_the_loop_sat_idle():
         await done
 
     arun(once())
-    time.sleep(1.0)  # nothing alive: the engine loop does not run
+    time.sleep(2.5)  # nothing alive: the engine loop does not run
     arun(once())
