@@ -173,6 +173,7 @@ class WebSocketServer extends EventEmitter {
     this._hidden = null; // the private engine server for adopted sockets
     this._adopting = null;
     this._pending = 0; // adopted upgrades not yet decided
+    this._statsBase = null; // counters of engine servers that have ended
     this._live = 0; // open engine connections
     this._server = null;
     this._removeListeners = null;
@@ -418,18 +419,26 @@ class WebSocketServer extends EventEmitter {
    * rejected upgrades by reason, messages and bytes each way, sends dropped,
    * pings and pongs, closes by code, errors by reason), as numbers. The
    * names are the engine's UVWS_STATS_MAP; `WebSocketServer.statsFields`
-   * describes each. With `server` or `noServer`, they count the sockets
-   * handed over since the server started or since the last of them ended.
+   * describes each. They include the engine servers that have ended (the
+   * private one of `server` / `noServer` comes and goes), so after close()
+   * they are the final values.
    */
   stats() {
     const out = {};
-    for (const name of Object.keys(binding.statsFields)) out[name] = 0;
+    for (const name of Object.keys(binding.statsFields)) out[name] = this._statsBase ? this._statsBase[name] : 0;
     for (const h of [this._native, this._hidden]) {
       const st = h === null ? null : binding.serverStats(h);
       if (st === null) continue;
       for (const name of Object.keys(st)) out[name] += st[name];
     }
     return out;
+  }
+
+  // An engine server ended: keep its counters (gauges are 0 by then).
+  _keepStats(st) {
+    if (!st) return;
+    if (!this._statsBase) this._statsBase = st;
+    else for (const name of Object.keys(st)) this._statsBase[name] += st[name];
   }
 
   _onOpen(ws) {
@@ -572,7 +581,8 @@ function onUpgrade(up, path, query, rawHeaders, ip, port, family, protocols) {
 }
 
 // Engine event: the engine server is closed (`this` is the WebSocketServer).
-function onServerClosed() {
+function onServerClosed(finalStats) {
+  this._keepStats(finalStats);
   if (this._nativeClosing) {
     this._nativeClosing = false;
     emitClose(this);

@@ -407,13 +407,29 @@ void on_upgrade(uvws_server_t* server, uvws_upgrade_t* up, const uvws_http_t* re
   call_js(s->a, js_self(env, s->self), FN_UPGRADE, 8, argv);
 }
 
+// The counters as a JS object, in UVWS_STATS_MAP order.
+napi_value stats_to_js(napi_env env, const uvws_stats_t* st) {
+  napi_value o;
+  napi_create_object(env, &o);
+#define XX(name, desc) napi_set_named_property(env, o, #name, js_int(env, (int64_t)st->name));
+  UVWS_STATS_MAP(XX)
+#undef XX
+  return o;
+}
+
+// onServerClosed(finalStats): the server's counters as it ends, so that
+// JavaScript can keep them once the engine server is gone.
 void on_server_closed(uvws_server_t* server) {
   Server* s = static_cast<Server*>(uvws_server_get_data(server));
   if (!s) return;
   if (s->a->alive && s->self) {
     napi_env env = s->a->env;
     Scope scope(env);
-    call_js(s->a, js_self(env, s->self), FN_SERVER_CLOSED, 0, nullptr);
+    uvws_stats_t st;
+    napi_value argv[1];
+    if (uvws_server_stats(server, &st) == 0) argv[0] = stats_to_js(env, &st);
+    else napi_get_null(env, &argv[0]);
+    call_js(s->a, js_self(env, s->self), FN_SERVER_CLOSED, 1, argv);
   }
   server_detach(s);
 }
@@ -838,12 +854,7 @@ napi_value ServerStats(napi_env env, napi_callback_info info) {
     napi_get_null(env, &n);
     return n;
   }
-  napi_value o;
-  napi_create_object(env, &o);
-#define XX(name, desc) napi_set_named_property(env, o, #name, js_int(env, (int64_t)st.name));
-  UVWS_STATS_MAP(XX)
-#undef XX
-  return o;
+  return stats_to_js(env, &st);
 }
 
 Napi::Value ServerConnections(const Napi::CallbackInfo& info) {

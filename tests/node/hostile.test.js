@@ -238,5 +238,35 @@ describe('wss.stats()', () => {
     assert.strictEqual(st.rejected_bad_request, 1);
     assert.strictEqual(st.connections_total, 1);
     await closeServer(wss);
+    // After close: the final values.
+    assert.strictEqual(wss.stats().messages_in, 2);
+    assert.strictEqual(wss.stats().rejected_by_app, 1);
+  });
+
+  it('noServer: the counters of the private engine server are kept when it ends', async () => {
+    const http = require('http');
+    const wss = new WebSocket.WebSocketServer({ noServer: true });
+    const srv = http.createServer();
+    srv.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => ws.on('message', (d) => ws.send(d))));
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `ws://127.0.0.1:${srv.address().port}/`;
+    for (let i = 0; i < 2; i++) {
+      // Each round: a connection, one echo, close; the private server ends
+      // with its last connection.
+      const ws = new WebSocket(url);
+      await once(ws, 'open');
+      ws.send('hi');
+      await once(ws, 'message');
+      ws.close(1000);
+      await once(ws, 'close');
+      await until(() => wss._hidden === null, 5000, 'the private server to end');
+      await until(() => wss.stats().connections_total === i + 1, 5000, 'the kept counters');
+    }
+    const st = wss.stats();
+    assert.strictEqual(st.messages_in, 2);
+    assert.strictEqual(st.messages_out, 2);
+    assert.strictEqual(st.connections_open, 0);
+    srv.close();
+    wss.close();
   });
 });
