@@ -668,10 +668,13 @@ static PyMethodDef Upgrade_methods[] = {
     {"accept", (PyCFunction)(void (*)(void))Upgrade_accept, METH_VARARGS | METH_KEYWORDS,
      "accept(protocol=None, headers=None) -> bool\n\nAccept the upgrade, answering with "
      "`protocol` (one the client offered) and extra response headers. False if the socket "
-     "was already gone."},
+     "was already gone. ValueError (nothing decided) for a protocol not offered, a header "
+     "name that is not an HTTP token or a value with CR, LF, NUL or another control "
+     "character."},
     {"reject", (PyCFunction)(void (*)(void))Upgrade_reject, METH_VARARGS | METH_KEYWORDS,
      "reject(status=400, body=None, headers=None) -> bool\n\nAnswer with an HTTP error "
-     "(400-599) and close."},
+     "(400-599) and close. Headers are checked as by accept() (ValueError, nothing "
+     "decided)."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Upgrade_getset[] = {

@@ -270,3 +270,17 @@ describe('wss.stats()', () => {
     wss.close();
   });
 });
+
+describe('maxPendingHandshakes', () => {
+  it('reaches the engine: beyond it a new connection gets 503 at once', async () => {
+    const wss = await listen(WebSocket, { maxPendingHandshakes: 1 });
+    const silent = net.connect(wss.address().port, '127.0.0.1');
+    silent.on('error', () => {});
+    await until(() => wss.stats().handshakes_pending === 1, 5000, 'the silent handshake');
+    const bytes = await rawExchange(wss.address().port, UPGRADE);
+    assert.match(bytes, /^HTTP\/1\.1 503 /);
+    assert.strictEqual(wss.stats().rejected_busy, 1);
+    silent.destroy();
+    await closeServer(wss);
+  });
+});

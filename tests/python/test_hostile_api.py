@@ -241,3 +241,31 @@ def test_stats_events_api_counters_move():
             server.close()
 
     arun(main())
+
+
+# ----------------------------------------------------------------------
+# max_pending_handshakes reaches the engine
+
+
+@pytest.mark.parametrize("api", ["events", "asyncio"])
+def test_max_pending_handshakes(api):
+    async def main():
+        if api == "events":
+            server = uvws.Server(port=0, host="127.0.0.1", max_pending_handshakes=1)
+            port, stats, close = server.port, server.stats, server.close
+        else:
+            srv = await uvws.serve(lambda ws: ws.recv(), "127.0.0.1", 0, max_pending_handshakes=1)
+            port, stats, close = srv.port, srv.stats, srv.close
+        try:
+            # A silent client holds the one handshake slot...
+            r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+            await wait_for(lambda: stats()["handshakes_pending"] == 1)
+            # ...so the next connection is answered 503 at once.
+            data = await raw_exchange(port)
+            assert data.startswith(b"HTTP/1.1 503 "), data
+            assert stats()["rejected_busy"] == 1
+            w1.close()
+        finally:
+            close()
+
+    arun(main())
