@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -63,6 +64,20 @@ constexpr size_t kSlabMax = 4 * 1024;
 struct Conn;
 struct Server;
 
+// Native objects alive now, per kind, for the leak tests (debugCounts()).
+// Process-wide (workers share the addon), hence atomics.
+enum CountKind { kCountConn, kCountServer, kCountUp, kCountOwned, kCountN };
+std::atomic<long> g_alive[kCountN];
+
+// A member that counts the objects of its kind: +1 when one is made, -1 when
+// it is destroyed.
+template <CountKind K>
+struct Counted {
+  Counted() { g_alive[K]++; }
+  Counted(const Counted&) { g_alive[K]++; }
+  ~Counted() { g_alive[K]--; }
+};
+
 struct Addon {
   napi_env env = nullptr;
   uv_loop_t* loop = nullptr;
@@ -102,6 +117,7 @@ struct Conn {
   std::unique_ptr<TlsStore> tls;
   Conn* prev = nullptr;
   Conn* next = nullptr;
+  Counted<kCountConn> counted;
 };
 
 struct Server {
@@ -115,12 +131,14 @@ struct Server {
   std::unique_ptr<TlsStore> tls;
   Server* prev = nullptr;
   Server* next = nullptr;
+  Counted<kCountServer> counted;
 };
 
 struct Up {
   Addon* a;
   uvws_upgrade_t* up;
   bool decided = false;
+  Counted<kCountUp> counted;
 };
 
 struct OwnedRef {
@@ -128,6 +146,7 @@ struct OwnedRef {
   napi_ref ref = nullptr;
   bool in_call = true;
   bool released = false;
+  Counted<kCountOwned> counted;
 };
 
 // ------------------------------------------------------------------------
@@ -1051,6 +1070,26 @@ Napi::Value Utf8IsValid(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, uvws_utf8_is_valid(b.p, b.n) != 0);
 }
 
+// debugCounts() -> {conns, servers, upgrades, ownedBuffers, engineConns,
+// engineServers}: native objects alive now (the first four process-wide, the
+// last two those attached to the engine in this environment). For the leak
+// tests: all 0 once everything is closed and garbage-collected.
+Napi::Value DebugCounts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* a = addon_of(env);
+  long conns = 0, servers = 0;
+  for (Conn* c = a->conns; c; c = c->next) conns++;
+  for (Server* s = a->servers; s; s = s->next) servers++;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("conns", Napi::Number::New(env, (double)g_alive[kCountConn].load()));
+  o.Set("servers", Napi::Number::New(env, (double)g_alive[kCountServer].load()));
+  o.Set("upgrades", Napi::Number::New(env, (double)g_alive[kCountUp].load()));
+  o.Set("ownedBuffers", Napi::Number::New(env, (double)g_alive[kCountOwned].load()));
+  o.Set("engineConns", Napi::Number::New(env, (double)conns));
+  o.Set("engineServers", Napi::Number::New(env, (double)servers));
+  return o;
+}
+
 napi_value Fn(napi_env env, const char* name, napi_callback cb) {
   napi_value f;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f);
@@ -1099,6 +1138,7 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("hasDeflate", Napi::Boolean::New(env, false));
   exports.Set("NO_COMPRESS", Napi::Number::New(env, 0));
 #endif
+  exports.Set("debugCounts", Napi::Function::New(env, DebugCounts, "debugCounts"));
   exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
   exports.Set("errName", Napi::Function::New(env, ErrName, "errName"));
   exports.Set("closeCodeIsValid", Napi::Function::New(env, CloseCodeIsValid, "closeCodeIsValid"));
