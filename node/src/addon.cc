@@ -484,6 +484,16 @@ void addon_finalize(napi_env env, void* data, void* hint) {
   Addon* a = static_cast<Addon*>(data);
   a->alive = false;
   a->finalized = true;
+  // References the addon created are its own to delete (Node frees only
+  // those it owns): the handlers and the current slab. Deleting a reference
+  // runs no JavaScript, so it may be done from this finalizer.
+  for (napi_ref& r : a->fn) {
+    if (r) napi_delete_reference(env, r);
+    r = nullptr;
+  }
+  if (a->slab) napi_delete_reference(env, a->slab);
+  a->slab = nullptr;
+  a->slab_data = nullptr;
   // Freed by the async cleanup hook once the engine is done with it.
   if (a->teardown && a->cleanup_done && !a->cleanup) delete a;
 }
