@@ -93,7 +93,7 @@ if [ -d tests/node ] && [ -d node ]; then
   npm test
   record "node" $?
 
-  section "Node addon under AddressSanitizer + LeakSanitizer (tests/node/leak.test.js; addon and engine built with ASan)"
+  section "Node addon under AddressSanitizer + LeakSanitizer (leak, interop, compat and uvws tests; addon and engine built with ASan)"
   tests/sanitize/node.sh
   record "node-asan" $?
 fi

@@ -183,7 +183,10 @@ void conn_detach(Conn* c) {
     list_remove(a->conns, c);
   }
   c->ws = nullptr;
-  if (c->self && a->alive) napi_delete_reference(a->env, c->self);
+  // During the environment's teardown (alive is false, the cleanup hook
+  // closes what is still open) the reference is still ours to delete; only
+  // once the environment is finalized is it gone with it.
+  if (c->self && !a->finalized) napi_delete_reference(a->env, c->self);
   c->self = nullptr;
   if (c->js_gone) delete c;
   maybe_finish_cleanup(a);
@@ -196,7 +199,7 @@ void server_detach(Server* s) {
     list_remove(a->servers, s);
   }
   s->srv = nullptr;
-  if (s->self && a->alive) napi_delete_reference(a->env, s->self);
+  if (s->self && !a->finalized) napi_delete_reference(a->env, s->self);  // as in conn_detach
   s->self = nullptr;
   if (s->js_gone) delete s;
   maybe_finish_cleanup(a);

@@ -6,19 +6,19 @@
 #     (UVWS_ADDON_PATH);
 #   * node runs with libasan preloaded; at exit LeakSanitizer reports every
 #     malloc block nothing points to, except those of
-#     tests/sanitize/lsan-node.supp (V8's own heap bookkeeping), and then the
-#     exit status is non-zero.
+#     tests/sanitize/lsan-node.supp (V8's heap bookkeeping and Node's own
+#     records), and then the exit status is non-zero.
 # The addon frees its native objects when their JS objects are collected or
 # at environment teardown, so the tests end with everything closed.
-# Usage: tests/sanitize/node.sh [TEST_FILES...]   (default: tests/node/leak.test.js:
-# server and client, messages of every size, wss://, permessage-deflate, every
-# close path, through garbage collections).
-# Not in the default set: the test files whose child processes exit with
-# connections open on purpose (an uncaught exception, a worker terminated
-# with open connections); LeakSanitizer reports the native objects still
-# held by their JS objects there (at the time of writing, externals made by
-# napi_create_external for connections a terminated worker still had open,
-# to be looked into).
+# Usage: tests/sanitize/node.sh [TEST_FILES...]
+# Default: the leak test (server and client, messages of every size, wss://,
+# permessage-deflate, every close path, through garbage collections), the
+# interop tests against ws (16 MiB messages, ping/pong, close paths,
+# backpressure, wss://), the ws-compatibility tests and the uvws-specific
+# ones (worker threads terminated with connections open, listener
+# exceptions, slab buffers across collections); their child processes run
+# with ASan too. Not the browser test (Chromium would inherit the preloaded
+# libasan) nor the package and types tests (npm pack, tsc: no connections).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -30,7 +30,7 @@ asan=$(${CC:-gcc} -print-file-name=libasan.so)
 # The addon must be the ASan build.
 nm -D "$B/uvws.node" | grep __asan_init >/dev/null || { echo "node.sh: $B/uvws.node is not built with ASan" >&2; exit 1; }
 
-[ $# -gt 0 ] || set -- tests/node/leak.test.js
+[ $# -gt 0 ] || set -- tests/node/leak.test.js tests/node/interop.test.js tests/node/compat.test.js tests/node/uvws.test.js
 export UVWS_ADDON_PATH=$B/uvws.node UVWS_NO_LAZY_BUILD=1 UVWS_TEST_ASAN=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export LSAN_OPTIONS=suppressions=$ROOT/tests/sanitize/lsan-node.supp:print_suppressions=1
