@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -66,6 +67,20 @@ constexpr size_t kSlabMax = 4 * 1024;
 struct Conn;
 struct Server;
 
+// Native objects alive now, per kind, for the leak tests (debugCounts()).
+// Process-wide (workers share the addon), hence atomics.
+enum CountKind { kCountConn, kCountServer, kCountUp, kCountOwned, kCountN };
+std::atomic<long> g_alive[kCountN];
+
+// A member that counts the objects of its kind: +1 when one is made, -1 when
+// it is destroyed.
+template <CountKind K>
+struct Counted {
+  Counted() { g_alive[K]++; }
+  Counted(const Counted&) { g_alive[K]++; }
+  ~Counted() { g_alive[K]--; }
+};
+
 struct Addon {
   napi_env env = nullptr;
   uv_loop_t* loop = nullptr;
@@ -105,6 +120,7 @@ struct Conn {
   std::unique_ptr<TlsStore> tls;
   Conn* prev = nullptr;
   Conn* next = nullptr;
+  Counted<kCountConn> counted;
 };
 
 struct Server {
@@ -118,12 +134,14 @@ struct Server {
   std::unique_ptr<TlsStore> tls;
   Server* prev = nullptr;
   Server* next = nullptr;
+  Counted<kCountServer> counted;
 };
 
 struct Up {
   Addon* a;
   uvws_upgrade_t* up;
   bool decided = false;
+  Counted<kCountUp> counted;
 };
 
 struct OwnedRef {
@@ -131,6 +149,7 @@ struct OwnedRef {
   napi_ref ref = nullptr;
   bool in_call = true;
   bool released = false;
+  Counted<kCountOwned> counted;
 };
 
 // ------------------------------------------------------------------------
@@ -167,7 +186,10 @@ void conn_detach(Conn* c) {
     list_remove(a->conns, c);
   }
   c->ws = nullptr;
-  if (c->self && a->alive) napi_delete_reference(a->env, c->self);
+  // During the environment's teardown (alive is false, the cleanup hook
+  // closes what is still open) the reference is still ours to delete; only
+  // once the environment is finalized is it gone with it.
+  if (c->self && !a->finalized) napi_delete_reference(a->env, c->self);
   c->self = nullptr;
   if (c->js_gone) delete c;
   maybe_finish_cleanup(a);
@@ -180,7 +202,7 @@ void server_detach(Server* s) {
     list_remove(a->servers, s);
   }
   s->srv = nullptr;
-  if (s->self && a->alive) napi_delete_reference(a->env, s->self);
+  if (s->self && !a->finalized) napi_delete_reference(a->env, s->self);  // as in conn_detach
   s->self = nullptr;
   if (s->js_gone) delete s;
   maybe_finish_cleanup(a);
@@ -484,6 +506,16 @@ void addon_finalize(napi_env env, void* data, void* hint) {
   Addon* a = static_cast<Addon*>(data);
   a->alive = false;
   a->finalized = true;
+  // References the addon created are its own to delete (Node frees only
+  // those it owns): the handlers and the current slab. Deleting a reference
+  // runs no JavaScript, so it may be done from this finalizer.
+  for (napi_ref& r : a->fn) {
+    if (r) napi_delete_reference(env, r);
+    r = nullptr;
+  }
+  if (a->slab) napi_delete_reference(env, a->slab);
+  a->slab = nullptr;
+  a->slab_data = nullptr;
   // Freed by the async cleanup hook once the engine is done with it.
   if (a->teardown && a->cleanup_done && !a->cleanup) delete a;
 }
@@ -1125,6 +1157,26 @@ Napi::Value Utf8IsValid(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, uvws_utf8_is_valid(b.p, b.n) != 0);
 }
 
+// debugCounts() -> {conns, servers, upgrades, ownedBuffers, engineConns,
+// engineServers}: native objects alive now (the first four process-wide, the
+// last two those attached to the engine in this environment). For the leak
+// tests: all 0 once everything is closed and garbage-collected.
+Napi::Value DebugCounts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* a = addon_of(env);
+  long conns = 0, servers = 0;
+  for (Conn* c = a->conns; c; c = c->next) conns++;
+  for (Server* s = a->servers; s; s = s->next) servers++;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("conns", Napi::Number::New(env, (double)g_alive[kCountConn].load()));
+  o.Set("servers", Napi::Number::New(env, (double)g_alive[kCountServer].load()));
+  o.Set("upgrades", Napi::Number::New(env, (double)g_alive[kCountUp].load()));
+  o.Set("ownedBuffers", Napi::Number::New(env, (double)g_alive[kCountOwned].load()));
+  o.Set("engineConns", Napi::Number::New(env, (double)conns));
+  o.Set("engineServers", Napi::Number::New(env, (double)servers));
+  return o;
+}
+
 napi_value Fn(napi_env env, const char* name, napi_callback cb) {
   napi_value f;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f);
@@ -1189,6 +1241,7 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("extensions", Napi::Function::New(env, Extensions, "extensions"));
   exports.Set("NO_COMPRESS", Napi::Number::New(env, UVWS_NO_COMPRESS));
   exports.Set("features", EngineFeatures(env));
+  exports.Set("debugCounts", Napi::Function::New(env, DebugCounts, "debugCounts"));
   exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
   exports.Set("lastError", Napi::Function::New(env, LastError, "lastError"));
   exports.Set("serverStats", Napi::Value(env, Fn(env, "serverStats", ServerStats)));

@@ -256,6 +256,7 @@ static void cb_close(uvws_t *ws, int code, const char *reason, size_t len) {
   Py_CLEAR(c->on_close);
   Py_CLEAR(c->waiter);
   if (c->loop) uvwspy_loop_live(c->loop, -1);
+  uvwspy_alive[UVWSPY_K_WS]--;
   Py_DECREF(c); /* the engine's reference */
 }
 
@@ -767,6 +768,7 @@ static PyObject *Conn_connect(ConnObject *c, PyObject *args, PyObject *kw) {
     goto done;
   }
   Py_INCREF(c); /* the engine's reference, dropped in on_close */
+  uvwspy_alive[UVWSPY_K_WS]++;
   c->ws = ws;
   Py_INCREF(L);
   c->loop = L;
@@ -829,6 +831,7 @@ static PyObject *Conn_get_loop(ConnObject *c, void *x) {
 static PyObject *Conn_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   ConnObject *c = (ConnObject *)type->tp_alloc(type, 0);
   if (!c) return NULL;
+  uvwspy_alive[UVWSPY_K_CONN]++;
   c->state = UVWS_CONNECTING;
   c->protocol = uvwspy_str_empty;
   Py_INCREF(c->protocol);
@@ -884,6 +887,7 @@ static void Conn_dealloc(ConnObject *c) {
   PyMem_Free(c->tls_mem);
   PyMem_Free(c->deflate);
   Py_CLEAR(c->loop);
+  uvwspy_alive[UVWSPY_K_CONN]--;
   tp->tp_free((PyObject *)c);
 }
 

@@ -147,6 +147,7 @@ static void srv_open(uvws_t *ws, const uvws_http_t *http) {
   uvwspy_loop_live(c->loop, 1);
   c->state = UVWS_OPEN;
   uvws_set_data(ws, c); /* the engine's reference, dropped in on_close */
+  uvwspy_alive[UVWSPY_K_WS]++;
   uvwspy_conn_opened(c, ws);
   if (!s->on_open) return;
   PyObject *h = uvwspy_http_tuple(http);
@@ -171,6 +172,7 @@ static void srv_upgrade(uvws_server_t *srv, uvws_upgrade_t *up, const uvws_http_
   UpgradeObject *u = PyObject_New(UpgradeObject, &Upgrade_Type);
   PyObject *h = NULL, *protos = NULL;
   if (!u) goto fail;
+  uvwspy_alive[UVWSPY_K_UPGRADE]++;
   u->up = up;
   Py_INCREF(s);
   u->server = s;
@@ -221,6 +223,7 @@ static void srv_closed(uvws_server_t *srv) {
   Py_CLEAR(s->on_upgrade);
   Py_CLEAR(s->on_closed);
   uvwspy_loop_live(s->loop, -1);
+  uvwspy_alive[UVWSPY_K_SRV]--;
   Py_DECREF(s); /* the engine's reference */
 }
 
@@ -257,6 +260,7 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   }
   ServerObject *s = (ServerObject *)type->tp_alloc(type, 0);
   if (!s) return NULL;
+  uvwspy_alive[UVWSPY_K_SERVER]++;
   Py_INCREF(L);
   s->loop = L;
   Py_INCREF(ctype);
@@ -333,6 +337,7 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   }
   s->port = uvws_server_port(s->srv);
   uvwspy_loop_live(L, 1);
+  uvwspy_alive[UVWSPY_K_SRV]++;
   Py_INCREF(s); /* the engine's reference, dropped once closed */
   uvwspy_kick(L);
   return (PyObject *)s;
@@ -475,6 +480,7 @@ static void Server_dealloc(ServerObject *s) {
   PyMem_Free(s->tls_mem);
   PyMem_Free(s->deflate);
   Py_CLEAR(s->loop);
+  uvwspy_alive[UVWSPY_K_SERVER]--;
   Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -661,6 +667,7 @@ static void Upgrade_dealloc(UpgradeObject *u) {
     if (u->server && !u->server->loop->in_run) uvwspy_kick(u->server->loop);
   }
   Py_CLEAR(u->server);
+  uvwspy_alive[UVWSPY_K_UPGRADE]--;
   PyObject_Free(u);
 }
 

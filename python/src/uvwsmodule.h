@@ -118,6 +118,19 @@ typedef struct UpgradeObject {
 PyObject *uvwspy_stats_fields(void);
 
 /* module.c */
+/* Debug counters for the leak tests (uvws._uvws._debug_counts()): how many
+ * objects of each kind are alive now. Only touched with the GIL held. */
+enum {
+  UVWSPY_K_LOOP,    /* Loop objects */
+  UVWSPY_K_CONN,    /* Connection objects (and subclasses) */
+  UVWSPY_K_SERVER,  /* Server objects */
+  UVWSPY_K_UPGRADE, /* Upgrade objects */
+  UVWSPY_K_WS,      /* engine connections (uvws_t) held by a Connection, until on_close */
+  UVWSPY_K_SRV,     /* engine servers (uvws_server_t) held by a Server, until closed */
+  UVWSPY_K_XOP,     /* cross-thread operations queued and not yet run */
+  UVWSPY_K_N
+};
+extern Py_ssize_t uvwspy_alive[UVWSPY_K_N];
 extern PyTypeObject Loop_Type, Conn_Type, Server_Type, Upgrade_Type;
 extern PyObject *uvwspy_error_factory; /* (code, message) -> exception */
 extern PyObject *uvwspy_error_hook;    /* (obj, exc, where) -> None */
