@@ -400,9 +400,11 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
   return r;
 }
 
-/* Frames up to this size (header included) are copied into the queue's
- * open chunk; a chunk made for them holds at least UVWS_BATCH_CHUNK. */
-#define UVWS_BATCH_CHUNK 4096
+/* Batch chunks start small (most subscribers get a few small messages a
+ * turn, and every subscriber holds one) and double while a turn fills
+ * them, up to UVWS_BATCH_MAX. */
+#define UVWS_BATCH_MIN 512
+#define UVWS_BATCH_MAX (16 * 1024)
 
 int uvws__queue_copy(uvws_t *ws, const uint8_t *hdr, size_t hlen,
                      const void *data, size_t len) {
@@ -411,7 +413,10 @@ int uvws__queue_copy(uvws_t *ws, const uint8_t *hdr, size_t hlen,
   size_t total = hlen + len;
   uvws_chunk_t *c = q->tail;
   if (!c || c->release || c->data != c->buf || c->len + total > c->cap) {
-    size_t cap = total > UVWS_BATCH_CHUNK ? total : UVWS_BATCH_CHUNK;
+    /* An open chunk that is full: this turn sends a lot, take more. */
+    size_t cap = c && !c->release && c->data == c->buf && c->cap ? c->cap * 2 : UVWS_BATCH_MIN;
+    if (cap > UVWS_BATCH_MAX) cap = UVWS_BATCH_MAX;
+    if (cap < total) cap = total;
     if (!(c = malloc(sizeof(*c) + cap))) return UVWS_ENOMEM;
     c->next = NULL;
     c->release = NULL;

@@ -25,7 +25,7 @@ typedef struct uvws_tnode {
 struct uvws_topics {
   uvws_htab_t topics;         /* filter string -> topic */
   uvws_htab_t edges;          /* (parent node, level) -> child node */
-  uvws_tnode_t root;
+  uvws_tnode_t *root;          /* the empty prefix: never freed with refs */
   uint64_t seed;
   size_t mem;                 /* bytes allocated, for reporting */
   size_t nwild;               /* wildcard filters (0: no trie walk) */
@@ -153,8 +153,12 @@ int uvws_topic_check_name(const char *s, size_t len) { return check(s, len, 0, N
 
 uvws_topics_t *uvws_topics_new(void) {
   uvws_topics_t *t = calloc(1, sizeof(*t));
+  if (t && !(t->root = calloc(1, sizeof(*t->root)))) {
+    free(t);
+    return NULL;
+  }
   if (!t) return NULL;
-  t->mem = sizeof(*t);
+  t->mem = sizeof(*t) + sizeof(*t->root);
   /* Seeded by addresses (randomized by ASLR): bucket positions are not a
    * fixed function of the topic names. */
   t->seed = hash_key((uintptr_t)t, &t, (const char *)&t->seed, sizeof(t->seed));
@@ -179,6 +183,7 @@ void uvws_topics_free(uvws_topics_t *t) {
   }
   free(t->topics.b);
   free(t->edges.b);
+  free(t->root);
   free(t);
 }
 
@@ -198,7 +203,7 @@ static int is_rest(const uvws_topic_t *topic) {
 }
 
 static void node_release(uvws_topics_t *t, uvws_tnode_t *n) {
-  while (n && n != &t->root) {
+  while (n && n != t->root) {
     uvws_tnode_t *parent = n->parent;
     if (--n->refs == 0) {
       if (n->is_plus) parent->plus = NULL;
@@ -237,7 +242,7 @@ static uvws_tnode_t *node_new(uvws_topics_t *t, uvws_tnode_t *parent, const char
 static int trie_add(uvws_topics_t *t, uvws_topic_t *topic) {
   const char *s = topic->name;
   size_t len = topic->h.klen, pos = 0;
-  uvws_tnode_t *n = &t->root;
+  uvws_tnode_t *n = t->root;
   n->refs++;
   for (;;) {
     const char *slash = memchr(s + pos, '/', len - pos);
@@ -478,6 +483,6 @@ size_t uvws_topics_match(const uvws_topics_t *t, const char *name, size_t len,
     if (!slash) break;
     pos = end + 1;
   }
-  walk(&m, &t->root, 0);
+  walk(&m, t->root, 0);
   return m.found;
 }
