@@ -387,6 +387,18 @@ err:
   return NULL;
 }
 
+static PyObject *Server_publish(ServerObject *s, PyObject *args, PyObject *kw) {
+  if (!s->srv || s->closing) return PyLong_FromLong(0);
+  return uvwspy_publish(s->loop, s->srv, NULL, args, kw);
+}
+
+static PyObject *Server_num_subscribers(ServerObject *s, PyObject *arg) {
+  const char *t;
+  Py_ssize_t n;
+  if (uvwspy_topic_arg(arg, &t, &n) < 0) return NULL;
+  return PyLong_FromSize_t(s->srv ? uvws_server_num_subscribers(s->srv, t, (size_t)n) : 0);
+}
+
 static PyObject *Server_get_connections(ServerObject *s, void *x) {
   return PyLong_FromSize_t(s->srv ? uvws_server_connections(s->srv) : 0);
 }
@@ -429,6 +441,12 @@ static PyMethodDef Server_methods[] = {
     {"broadcast", (PyCFunction)(void (*)(void))Server_broadcast, METH_VARARGS | METH_KEYWORDS,
      "broadcast(data, binary=None) -> int\n\nSend one message to every open connection "
      "(frame header built once). Returns how many connections it was handed to."},
+    {"publish", (PyCFunction)(void (*)(void))Server_publish, METH_VARARGS | METH_KEYWORDS,
+     "publish(topic, data, binary=None, compress=True) -> int\n\nSend a message to every "
+     "connection subscribed to a filter matching `topic`, once each. Returns how many "
+     "connections it was handed to (not counting those it was dropped for)."},
+    {"num_subscribers", (PyCFunction)Server_num_subscribers, METH_O,
+     "num_subscribers(topic) -> int\n\nConnections holding exactly this filter."},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef Server_members[] = {

@@ -136,6 +136,14 @@ void uvwspy_call(LoopObject *loop, PyObject *obj, const char *where,
  * (status, path, query, headers, remote_ip, remote_port) */
 PyObject *uvwspy_http_tuple(const uvws_http_t *http);
 
+/* conn.c: topics */
+/* A topic argument (str, or bytes of UTF-8). */
+int uvwspy_topic_arg(PyObject *o, const char **p, Py_ssize_t *n);
+/* publish(topic, data, binary=None, compress=True) of a connection (ws) or
+ * a server (ws NULL). */
+PyObject *uvwspy_publish(LoopObject *L, uvws_server_t *srv, uvws_t *ws, PyObject *args,
+                         PyObject *kw);
+
 /* loop.c */
 int uvwspy_loop_is_owner(LoopObject *L);
 /* An engine call was made from outside uv_run: make sure the loop runs

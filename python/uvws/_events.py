@@ -482,6 +482,17 @@ class Server(EventEmitter):
         thread only."""
         return self._srv.broadcast(data, binary)
 
+    def publish(self, topic: str, data: Union[str, bytes, bytearray, memoryview], binary: Optional[bool] = None, compress: bool = True) -> int:
+        """Send one message to every connection subscribed to a filter that
+        matches `topic` (once each, framed once; see ``WebSocket.subscribe``
+        and docs/topics.md). Returns how many connections it was handed to.
+        Loop thread only."""
+        return self._srv.publish(topic, data, binary, compress)
+
+    def num_subscribers(self, topic: str) -> int:
+        """Connections holding exactly this filter (string comparison)."""
+        return self._srv.num_subscribers(topic)
+
     # -- engine adapters -------------------------------------------------
 
     def _on_open(self, ws: WebSocket, req: Tuple[Any, ...]) -> None:
