@@ -211,6 +211,12 @@ declare namespace WebSocket {
     /** uvws extension: one message to every open connection (frame built once).
      *  Returns how many connections it was handed to. */
     broadcast(data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): number;
+    /** uvws extension (uWebSockets.js name): one message to every connection
+     *  subscribed to a filter matching `topic` ('+' one level, '#' the rest),
+     *  once each, framed once. Returns how many connections it was handed to. */
+    publish(topic: string, message: string | Buffer | ArrayBuffer | ArrayBufferView, isBinary?: boolean, compress?: boolean): number;
+    /** Connections holding exactly this filter. */
+    numSubscribers(topic: string): number;
 
     on(event: 'connection', cb: (this: Server<T>, socket: T, request: IncomingMessage) => void): this;
     on(event: 'error', cb: (this: Server<T>, error: Error) => void): this;
@@ -264,6 +270,16 @@ declare class WebSocket extends EventEmitter {
 
   binaryType: 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
   readonly bufferedAmount: number;
+  /** Topics (uvws extension, uWebSockets.js names; server connections).
+   *  True if newly subscribed. Throws for a malformed filter or a limit. */
+  subscribe(topic: string): boolean;
+  /** True if the connection held exactly this filter. */
+  unsubscribe(topic: string): boolean;
+  isSubscribed(topic: string): boolean;
+  /** The filters held, in subscription order. */
+  getTopics(): string[];
+  /** To every subscriber of `topic` but this connection; returns the count. */
+  publish(topic: string, message: string | Buffer | ArrayBuffer | ArrayBufferView, isBinary?: boolean, compress?: boolean): number;
   readonly extensions: string;
   readonly isPaused: boolean;
   readonly protocol: string;

@@ -14,7 +14,7 @@ const dns = require('dns');
 const { createHash } = require('crypto');
 
 const binding = require('./binding');
-const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions } = require('./websocket');
+const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions, publishArgs, topicResult } = require('./websocket');
 const { unsupported } = require('./unsupported');
 
 const E = binding.errors;
@@ -387,6 +387,25 @@ class WebSocketServer extends EventEmitter {
     let binary = typeof data !== 'string';
     if (options && options.binary !== undefined) binary = !!options.binary;
     return binding.broadcast(h, data, binary ? binding.BINARY : binding.TEXT);
+  }
+
+  /**
+   * uvws extension (uWebSockets.js name): send one message to every
+   * connection subscribed to a filter matching `topic`, once each; the
+   * frame is built once and shared. Returns how many connections it was
+   * handed to.
+   */
+  publish(topic, message, isBinary, compress) {
+    const h = this._native;
+    if (h === null) return 0;
+    const [data, flags] = publishArgs(message, isBinary, compress);
+    return topicResult(binding.serverPublish(h, topic, data, flags));
+  }
+
+  /** Connections holding exactly this filter. */
+  numSubscribers(topic) {
+    const h = this._native;
+    return h === null ? 0 : binding.numSubscribers(h, topic);
   }
 
   _onOpen(ws) {

@@ -804,6 +804,105 @@ napi_value Broadcast(napi_env env, napi_callback_info info) {
   return js_int(env, (int64_t)n);
 }
 
+// --- topics -------------------------------------------------------------
+
+// A topic argument: a JS string, as UTF-8. False (with a TypeError thrown)
+// for anything else.
+bool topic_arg(napi_env env, napi_value v, std::string* out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_string) {
+    napi_throw_type_error(env, nullptr, "topic must be a string");
+    return false;
+  }
+  size_t n = 0;
+  napi_get_value_string_utf8(env, v, nullptr, 0, &n);
+  out->resize(n + 1);
+  napi_get_value_string_utf8(env, v, &(*out)[0], n + 1, &n);
+  out->resize(n);
+  return true;
+}
+
+// subscribe(conn, topic) / unsubscribe(conn, topic) -> 1, 0 or an error code
+napi_value subscription(napi_env env, napi_callback_info info, bool sub) {
+  ARGS(2);
+  Conn* c = conn_arg(env, argv[0]);
+  std::string t;
+  if (!topic_arg(env, argv[1], &t)) return nullptr;
+  if (!c || !c->ws) return js_int(env, sub ? UVWS_ECLOSED : 0);
+  return js_int(env, sub ? uvws_subscribe(c->ws, t.data(), t.size())
+                         : uvws_unsubscribe(c->ws, t.data(), t.size()));
+}
+napi_value Subscribe(napi_env env, napi_callback_info info) { return subscription(env, info, true); }
+napi_value Unsubscribe(napi_env env, napi_callback_info info) { return subscription(env, info, false); }
+
+napi_value IsSubscribed(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  Conn* c = conn_arg(env, argv[0]);
+  std::string t;
+  if (!topic_arg(env, argv[1], &t)) return nullptr;
+  napi_value r;
+  napi_get_boolean(env, c && c->ws && uvws_is_subscribed(c->ws, t.data(), t.size()), &r);
+  return r;
+}
+
+struct TopicList {
+  napi_env env;
+  napi_value arr;
+  uint32_t i;
+};
+
+int add_topic(uvws_t*, const char* f, size_t len, void* arg) {
+  TopicList* l = static_cast<TopicList*>(arg);
+  napi_value s;
+  napi_create_string_utf8(l->env, f, len, &s);
+  napi_set_element(l->env, l->arr, l->i++, s);
+  return 0;
+}
+
+// topics(conn) -> [filter, ...] in subscription order
+napi_value Topics(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  Conn* c = conn_arg(env, argv[0]);
+  TopicList l{env, nullptr, 0};
+  napi_create_array(env, &l.arr);
+  if (c && c->ws) uvws_topics(c->ws, add_topic, &l);
+  return l.arr;
+}
+
+// publish(conn, topic, data, flags) / serverPublish(server, ...) -> count or
+// an error code
+napi_value publish(napi_env env, napi_callback_info info, bool server) {
+  ARGS(4);
+  Addon* a = addon_of(env);
+  std::string t;
+  if (!topic_arg(env, argv[1], &t)) return nullptr;
+  Bytes b;
+  if (!get_bytes(a, env, argv[2], &b)) return nullptr;
+  int32_t flags = 0;
+  napi_get_value_int32(env, argv[3], &flags);
+  if (server) {
+    Server* s = external<Server>(env, argv[0]);
+    if (!s || !s->srv || s->closing) return js_int(env, 0);
+    return js_int(env, uvws_server_publish(s->srv, t.data(), t.size(), b.p, b.n, flags));
+  }
+  Conn* c = conn_arg(env, argv[0]);
+  if (!c || !c->ws) return js_int(env, UVWS_ECLOSED);
+  return js_int(env, uvws_publish(c->ws, t.data(), t.size(), b.p, b.n, flags));
+}
+napi_value Publish(napi_env env, napi_callback_info info) { return publish(env, info, false); }
+napi_value ServerPublish(napi_env env, napi_callback_info info) { return publish(env, info, true); }
+
+// numSubscribers(server, topic) -> count
+napi_value NumSubscribers(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  Server* s = external<Server>(env, argv[0]);
+  std::string t;
+  if (!topic_arg(env, argv[1], &t)) return nullptr;
+  size_t n = s && s->srv ? uvws_server_num_subscribers(s->srv, t.data(), t.size()) : 0;
+  return js_int(env, (int64_t)n);
+}
+
 // adopt(server, fd, head) -> 0 | error: hand a socket whose upgrade request
 // was read by Node's HTTP server to the engine. The fd is duplicated, so
 // Node's socket can be destroyed afterwards without closing the connection.
@@ -1075,6 +1174,13 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("serverAddress", Napi::Function::New(env, ServerAddress, "serverAddress"));
   exports.Set("serverConnections", Napi::Function::New(env, ServerConnections, "serverConnections"));
   exports.Set("broadcast", Napi::Value(env, Fn(env, "broadcast", Broadcast)));
+  exports.Set("subscribe", Napi::Value(env, Fn(env, "subscribe", Subscribe)));
+  exports.Set("unsubscribe", Napi::Value(env, Fn(env, "unsubscribe", Unsubscribe)));
+  exports.Set("isSubscribed", Napi::Value(env, Fn(env, "isSubscribed", IsSubscribed)));
+  exports.Set("topics", Napi::Value(env, Fn(env, "topics", Topics)));
+  exports.Set("publish", Napi::Value(env, Fn(env, "publish", Publish)));
+  exports.Set("serverPublish", Napi::Value(env, Fn(env, "serverPublish", ServerPublish)));
+  exports.Set("numSubscribers", Napi::Value(env, Fn(env, "numSubscribers", NumSubscribers)));
   exports.Set("adopt", Napi::Function::New(env, Adopt, "adopt"));
   exports.Set("newConn", Napi::Function::New(env, NewConn, "newConn"));
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));

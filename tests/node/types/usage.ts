@@ -43,6 +43,15 @@ wss.on('connection', (ws, req) => {
 });
 const count: number = wss.broadcast('to everyone');
 console.log(count, wss.clients.size);
+wss.on('connection', (ws: WebSocket) => {
+  const added: boolean = ws.subscribe('room/+');
+  const topics: string[] = ws.getTopics();
+  const held: boolean = ws.isSubscribed('room/+');
+  const others: number = ws.publish('room/1', Buffer.from('hi'), true, false);
+  console.log(added, topics, held, others, ws.unsubscribe('room/+'));
+});
+const handed: number = wss.publish('room/1', 'to the room');
+console.log(handed, wss.numSubscribers('room/+'));
 wss.close((err?: Error) => console.log(err));
 
 const client = new WebSocket('ws://127.0.0.1:1/chat', ['chat'], {
