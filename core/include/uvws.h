@@ -12,7 +12,12 @@
  *     the moment it is handed to you (on_open on the server, uvws_connect()
  *     on the client) until on_close has returned. on_close is always the
  *     last callback and is always called exactly once for a connection you
- *     were handed. After it returns the pointer is invalid.
+ *     were handed. After it returns the pointer is invalid: passing it to
+ *     any uvws_* function is undefined behaviour (the memory may already
+ *     belong to another connection). Drop your copies in on_close. Debug
+ *     builds of the library (CMake's Debug configuration, which defines
+ *     UVWS_DEBUG) keep freed handles poisoned for a while and abort with a
+ *     message naming the function when one is used after its on_close.
  *   - Pointers passed to callbacks (data, reason, uvws_http_t) are valid only
  *     during the callback; copy what you need.
  *   - Option structs (server, client, TLS, deflate, header and protocol
@@ -85,9 +90,10 @@ enum uvws_errno {
 /* A static string naming `err` (UVWS_E* or UV_E*). Never NULL. */
 UVWS_EXTERN const char *uvws_strerror(int err);
 
-/* Details of the last synchronous failure of uvws_server_start() or
- * uvws_connect() on this thread (e.g. which TLS file could not be loaded and
- * OpenSSL's reason), or "". Each of those calls clears it first. */
+/* Details of the last synchronous failure of uvws_server_start(),
+ * uvws_connect(), uvws_upgrade_accept() or uvws_upgrade_reject() on this
+ * thread (e.g. which TLS file could not be loaded and OpenSSL's reason, or
+ * which header was refused), or "". Each of those calls clears it first. */
 UVWS_EXTERN const char *uvws_last_error(void);
 
 /* "major.minor.patch" of the linked library. */
@@ -212,7 +218,8 @@ typedef struct uvws_callbacks {
 typedef struct uvws_limits {
   size_t max_payload;        /* max message size; larger -> close 1009.
                                 default 100 MiB (as ws) */
-  unsigned max_fragments;    /* max frames per message; default 0 = no limit */
+  unsigned max_fragments;    /* max frames per message; more -> close 1009.
+                                default 16384 (as ws); 0 = no limit */
   size_t max_backpressure;   /* a send finding this many bytes already
                                 buffered is dropped (or closes, below), so
                                 a connection buffers at most this plus one
@@ -312,6 +319,12 @@ typedef struct uvws_server_options {
   uvws_limits_t limits;
   const uvws_tls_options_t *tls; /* NULL = plain ws:// */
   const uvws_deflate_options_t *deflate; /* NULL = no compression */
+  /* Connections still in the opening handshake (accepted, no 101 or error
+   * answer yet). A new connection beyond it is answered 503 at once
+   * without reading its request (wss://: closed before the TLS handshake),
+   * so slow or silent clients cannot hold every file descriptor.
+   * default 1024; 0 = no limit */
+  unsigned max_pending_handshakes;
 } uvws_server_options_t;
 
 /* Fill `opts` with the defaults. Always call it before setting fields. */
@@ -360,6 +373,62 @@ UVWS_EXTERN size_t uvws_server_broadcast(uvws_server_t *server,
                                          const void *data, size_t len,
                                          int flags);
 
+/* --- counters --- */
+
+/* Per-server counters, for operators to see an attack or a slow consumer.
+ * Every field is a uint64_t; XX(name, description) lists them in order, so
+ * bindings can build their own views without repeating the names. "gauge"
+ * fields are current values; all others only grow. Counting costs one
+ * increment in memory the connection already touches. */
+#define UVWS_STATS_MAP(XX)                                                     \
+  XX(connections_open, "open connections (gauge)")                            \
+  XX(connections_total, "connections opened (upgrades completed)")            \
+  XX(handshakes_pending, "connections in the opening handshake (gauge)")      \
+  XX(rejected_bad_request,                                                     \
+     "upgrades answered 400, 404, 405 or 426 (malformed or not WebSocket)")   \
+  XX(rejected_too_large, "upgrades answered 431 (request head too large)")    \
+  XX(rejected_busy, "upgrades answered 503 (max_connections, "                \
+                    "max_pending_handshakes, shutting down)")                 \
+  XX(rejected_by_app, "upgrades rejected by the upgrade hook")                \
+  XX(handshake_timeouts, "sockets closed at handshake_timeout_ms")            \
+  XX(messages_in, "messages received")                                        \
+  XX(bytes_in, "payload bytes of messages received")                          \
+  XX(messages_out, "messages sent (a broadcast counts once per connection)")  \
+  XX(bytes_out, "payload bytes of messages sent")                             \
+  XX(sends_dropped, "sends refused at max_backpressure")                      \
+  XX(pings_in, "pings received")                                              \
+  XX(pongs_in, "pongs received")                                              \
+  XX(pings_out, "pings sent (automatic and uvws_ping)")                       \
+  XX(pongs_out, "pongs sent (automatic answers and uvws_pong)")               \
+  XX(pongs_coalesced, "pings answered only by a later pong because the peer " \
+                      "was not reading (RFC 6455 section 5.5.3)")             \
+  XX(closes_normal, "connections ended with code 1000")                       \
+  XX(closes_going_away, "connections ended with code 1001")                   \
+  XX(closes_no_status, "connections ended by a close frame without a code "   \
+                       "(1005)")                                              \
+  XX(closes_abnormal, "connections ended without a closing handshake "        \
+                      "(1006)")                                               \
+  XX(closes_other, "connections ended with any other code")                   \
+  XX(errors_protocol, "connections we failed with 1002 (bad frame: RSV, "     \
+                      "opcode, mask, control frame, fragmentation)")          \
+  XX(errors_invalid_payload, "connections we failed with 1007 (invalid "      \
+                             "UTF-8, bad close payload or deflate data)")     \
+  XX(errors_too_big, "connections we failed with 1009 (max_payload, "         \
+                     "max_fragments)")                                        \
+  XX(errors_backpressure, "connections closed by close_on_backpressure")      \
+  XX(errors_timeout, "connections dropped at a ping or idle timeout")         \
+  XX(errors_socket, "connections lost to a socket error (reset, EPIPE, ...)")
+
+typedef struct uvws_stats {
+#define UVWS__STAT_FIELD(name, desc) uint64_t name;
+  UVWS_STATS_MAP(UVWS__STAT_FIELD)
+#undef UVWS__STAT_FIELD
+} uvws_stats_t;
+
+/* Copy the server's counters into *out. Returns 0 or UVWS_EINVAL. */
+UVWS_EXTERN int uvws_server_stats(const uvws_server_t *server,
+                                  uvws_stats_t *out);
+
 /* Stop accepting, close every connection with 1001 (going away), and call
  * `cb` once everything the server owns is freed. Connections still get their
  * on_close. Calling it twice returns UVWS_ECLOSED. */
@@ -377,15 +446,19 @@ UVWS_EXTERN int uvws_server_adopt(uvws_server_t *server, uv_os_sock_t fd,
 /* Accept, answering with `protocol` as Sec-WebSocket-Protocol (NULL for none;
  * it must be one the client offered, else UVWS_EPROTOCOL and nothing is
  * decided). `data` becomes the connection's user data before on_open. Extra
- * response headers may be given (NULL, 0 for none). Returns 0 once on_open
- * has run; a negative code when the socket died meanwhile (no on_open or
- * on_close follows). `up` is freed either way, except on UVWS_EPROTOCOL. */
+ * response headers may be given (NULL, 0 for none): a name that is not an
+ * HTTP token or a value with a control character (CR, LF, NUL, ...) is
+ * UVWS_EINVAL, nothing is decided and uvws_last_error() names the header.
+ * Returns 0 once on_open has run; a negative code when the socket died
+ * meanwhile (no on_open or on_close follows). `up` is freed either way,
+ * except on UVWS_EPROTOCOL and UVWS_EINVAL. */
 UVWS_EXTERN int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
                                     const uvws_header_t *headers,
                                     size_t num_headers, void *data);
 
 /* Reject with an HTTP status (400-599) and optional headers and body, then
- * close the socket. Frees `up`. */
+ * close the socket. Frees `up`. Headers are checked as in
+ * uvws_upgrade_accept(): on UVWS_EINVAL nothing is decided and `up` is kept. */
 UVWS_EXTERN int uvws_upgrade_reject(uvws_upgrade_t *up, int status,
                                     const uvws_header_t *headers,
                                     size_t num_headers, const char *body,
@@ -430,7 +503,10 @@ UVWS_EXTERN void uvws_client_options_init(uvws_client_options_t *opts);
  * in brackets; wss:// when TLS is built in). On success *out is the
  * connection in UVWS_CONNECTING state and 0 is returned; from then on exactly
  * one of on_open or (on_error then on_close with 1006) follows. On a
- * synchronous failure (bad URL, bad options) nothing is created.
+ * synchronous failure (bad URL, bad options) nothing is created. Header
+ * names must be HTTP tokens and values free of control characters,
+ * subprotocols distinct tokens, the origin a valid value: else UVWS_EINVAL,
+ * with the culprit named by uvws_last_error().
  * `opts` may be NULL for defaults. */
 UVWS_EXTERN int uvws_connect(uv_loop_t *loop, const char *url,
                              const uvws_client_options_t *opts,
@@ -621,6 +697,15 @@ UVWS_EXTERN size_t uvws_server_num_subscribers(const uvws_server_t *server,
 /* 1 if `code` may be sent in a close frame by an application (see
  * uvws_close()), else 0. */
 UVWS_EXTERN int uvws_close_code_is_valid(int code);
+
+/* 1 if the bytes are an HTTP token (RFC 9110 section 5.6.2: a header name,
+ * a subprotocol name), else 0. Empty is not a token. */
+UVWS_EXTERN int uvws_http_token_is_valid(const char *s, size_t len);
+
+/* 1 if the bytes may stand as an HTTP header value: no control characters
+ * other than horizontal tab, so no CR, LF or NUL (which would end the
+ * header and let the rest inject headers of its own), else 0. */
+UVWS_EXTERN int uvws_http_value_is_valid(const char *s, size_t len);
 
 /* 1 if the bytes are well-formed UTF-8 (RFC 3629), else 0. */
 UVWS_EXTERN int uvws_utf8_is_valid(const void *data, size_t len);

@@ -30,6 +30,7 @@ void uvws_client_options_init(uvws_client_options_t *o) {
   o->connect_timeout_ms = 30000;
   o->max_response_bytes = 16384;
   o->limits.max_payload = 100 * 1024 * 1024;
+  o->limits.max_fragments = 16384;
   o->limits.max_backpressure = 16 * 1024 * 1024;
   o->limits.pong_timeout_ms = 30000;
   o->limits.close_timeout_ms = 5000;
@@ -187,13 +188,7 @@ void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
 
 static int copy_protocols(client_hs_t *hs, const uvws_client_options_t *o) {
   size_t size = o->num_protocols * sizeof(char *);
-  for (size_t i = 0; i < o->num_protocols; i++) {
-    const char *p = o->protocols[i];
-    if (!p || !*p || strpbrk(p, " ,\t\r\n\"")) return UVWS_EINVAL;
-    for (size_t j = 0; j < i; j++)
-      if (strcmp(o->protocols[j], p) == 0) return UVWS_EINVAL;
-    size += strlen(p) + 1;
-  }
+  for (size_t i = 0; i < o->num_protocols; i++) size += strlen(o->protocols[i]) + 1;
   if (!o->num_protocols) return 0;
   hs->protocols = malloc(size);
   if (!hs->protocols) return UVWS_ENOMEM;
@@ -207,18 +202,30 @@ static int copy_protocols(client_hs_t *hs, const uvws_client_options_t *o) {
   return 0;
 }
 
-static int check_headers(const uvws_client_options_t *o) {
-  for (size_t i = 0; i < o->num_headers; i++) {
-    const uvws_header_t *h = &o->headers[i];
-    if (!h->name || !h->name_len || (!h->value && h->value_len)) return UVWS_EINVAL;
-    /* No header may smuggle a line break into the request. */
-    if (memchr(h->name, '\r', h->name_len) || memchr(h->name, '\n', h->name_len) ||
-        memchr(h->name, ':', h->name_len) ||
-        (h->value_len && (memchr(h->value, '\r', h->value_len) ||
-                          memchr(h->value, '\n', h->value_len))))
+/* Everything of ours that goes into the request must keep it well-formed. */
+static int check_request_options(const uvws_client_options_t *o) {
+  if (uvws__headers_check(o->headers, o->num_headers) < 0) return UVWS_EINVAL;
+  if (o->num_protocols && !o->protocols) return UVWS_EINVAL;
+  for (size_t i = 0; i < o->num_protocols; i++) {
+    const char *p = o->protocols[i];
+    char msg[96];
+    if (!p || !uvws_http_token_is_valid(p, strlen(p))) {
+      snprintf(msg, sizeof(msg), "invalid subprotocol \"%.40s\": not an HTTP token", p ? p : "");
+      uvws__set_last_error(msg);
       return UVWS_EINVAL;
+    }
+    for (size_t j = 0; j < i; j++) {
+      if (strcmp(o->protocols[j], p) == 0) {
+        snprintf(msg, sizeof(msg), "subprotocol \"%.40s\" offered twice", p);
+        uvws__set_last_error(msg);
+        return UVWS_EINVAL;
+      }
+    }
   }
-  if (o->origin && strpbrk(o->origin, "\r\n")) return UVWS_EINVAL;
+  if (o->origin && !uvws_http_value_is_valid(o->origin, strlen(o->origin))) {
+    uvws__set_last_error("invalid origin: control characters (CR, LF, NUL, ...) are not allowed");
+    return UVWS_EINVAL;
+  }
   return 0;
 }
 
@@ -237,7 +244,7 @@ int uvws_connect(uv_loop_t *loop, const char *url,
       opts->limits.close_timeout_ms == 0 ||
       (opts->limits.ping_interval_ms && !opts->limits.pong_timeout_ms))
     return UVWS_EINVAL;
-  int r = check_headers(opts);
+  int r = check_request_options(opts);
   if (r < 0) return r;
   client_hs_t *hs = calloc(1, sizeof(*hs));
   if (!hs) return UVWS_ENOMEM;

@@ -56,15 +56,47 @@ static void conn_free(uvws_t *ws) {
     free(ws->aux->protocol);
     free(ws->aux->close_reason);
     free(ws->aux->err_msg);
+    free(ws->aux->pong);
     free(ws->aux);
   }
   uvws_loopctx_t *lc = ws->lc;
+#ifdef UVWS_DEBUG
+  uvws__quarantine(lc, ws);
+#else
   free(ws);
+#endif
   /* A paused connection has no active handle, yet its timeouts must run
    * and the loop must not end under it: the tick holds the loop while any
    * connection lives. */
   if (--lc->live == 0) uv_unref((uv_handle_t *)&lc->tick);
   uvws__loopctx_put(lc, NULL, NULL);
+}
+
+static void count_close(uvws_t *ws) {
+  uvws_stats_t *st = &ws->conf->stats;
+  switch (ws->close_code) {
+    case UVWS_CLOSE_NORMAL: st->closes_normal++; break;
+    case UVWS_CLOSE_GOING_AWAY: st->closes_going_away++; break;
+    case UVWS_CLOSE_NO_STATUS: st->closes_no_status++; break;
+    case UVWS_CLOSE_ABNORMAL: st->closes_abnormal++; break;
+    default: st->closes_other++; break;
+  }
+  /* Failures we detected ourselves, by cause. */
+  int err = ws->aux ? ws->aux->err : 0;
+  if (ws->flags & F_FAILED) {
+    switch (ws->close_code) {
+      case UVWS_CLOSE_PROTOCOL_ERROR: st->errors_protocol++; break;
+      case UVWS_CLOSE_INVALID_PAYLOAD: st->errors_invalid_payload++; break;
+      case UVWS_CLOSE_TOO_BIG: st->errors_too_big++; break;
+      default: break;
+    }
+  } else if (err == UVWS_EBACKPRESSURE) {
+    st->errors_backpressure++;
+  } else if (err == UVWS_ETIMEDOUT) {
+    st->errors_timeout++;
+  } else if (err < 0 && err > -4096) {
+    st->errors_socket++; /* libuv's UV_E* codes */
+  }
 }
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -77,12 +109,16 @@ static void on_handle_closed(uv_handle_t *h) {
   if (ws->flags & F_EXPOSED) {
     const uvws_callbacks_t *cb = &ws->conf->cb;
     uvws_aux_t *a = ws->aux;
+    count_close(ws);
     if (a && a->err && cb->on_error)
       cb->on_error(ws, a->err,
                    a->err_msg ? a->err_msg : a->err_static ? a->err_static : uvws_strerror(a->err));
     if (cb->on_close)
       cb->on_close(ws, ws->close_code, a && a->close_reason ? a->close_reason : "",
                    a ? a->close_reason_len : 0);
+#ifdef UVWS_DEBUG
+    ws->magic = UVWS__DEAD; /* the user's pointer is invalid from here */
+#endif
   }
   if (ws->server) uvws__server_conn_gone(ws);
   else uvws__client_conn_gone(ws);
@@ -123,6 +159,7 @@ void uvws__conn_release_req(uvws_t *ws) {
 
 static void maybe_shutdown(uvws_t *ws);
 static void on_write(uv_write_t *req, int status);
+static void send_owed_pong(uvws_t *ws);
 
 static uvws_outq_t *outq_get(uvws_t *ws) {
   if (!ws->outq) ws->outq = calloc(1, sizeof(*ws->outq));
@@ -199,6 +236,8 @@ static void on_write(uv_write_t *req, int status) {
   }
   free(q);
   ws->outq = NULL;
+  /* The peer reads again: the pong it is owed goes first. */
+  if (ws->aux && ws->aux->pong_owed) send_owed_pong(ws);
   maybe_shutdown(ws);
   if ((ws->flags & F_NEED_DRAIN) && !(ws->flags & F_HANDLE_CLOSING)) {
     ws->flags &= ~F_NEED_DRAIN;
@@ -276,6 +315,7 @@ void uvws__uncork(uvws_loopctx_t *lc) {
 }
 
 size_t uvws_buffered_amount(const uvws_t *ws) {
+  UVWS__CHECK(ws);
   size_t n = ws->outq ? ws->outq->bytes : 0;
   if (ws->lc->cork_owner == ws) n += ws->lc->cork_len;
   return n;
@@ -293,12 +333,14 @@ static int backpressure_check(uvws_t *ws) {
   const uvws_limits_t *lim = &ws->conf->limits;
   if (!lim->max_backpressure || uvws_buffered_amount(ws) < lim->max_backpressure) return 0;
   if (lim->close_on_backpressure) {
+    UVWS__STAT(ws, sends_dropped, 1);
     uvws__set_error(ws, UVWS_EBACKPRESSURE, "max backpressure reached", 0);
     /* The queue is full: there is no room to say goodbye politely. */
     ws->close_code = UVWS_CLOSE_POLICY;
     close_handle(ws);
     return UVWS_EBACKPRESSURE;
   }
+  UVWS__STAT(ws, sends_dropped, 1);
   return UVWS_SEND_DROPPED;
 }
 
@@ -519,13 +561,49 @@ void uvws__shutdown(uvws_t *ws) {
 
 static int h_message(void *ctx, uint8_t *data, size_t len, int binary) {
   uvws_t *ws = ctx;
+  UVWS__STAT(ws, messages_in, 1);
+  UVWS__STAT(ws, bytes_in, len);
   if (ws->conf->cb.on_message) ws->conf->cb.on_message(ws, (const char *)data, len, binary);
   return (ws->flags & F_HANDLE_CLOSING) != 0;
 }
 
+static void send_owed_pong(uvws_t *ws) {
+  uvws_aux_t *a = ws->aux;
+  a->pong_owed = 0;
+  if (ws->flags & (F_CLOSE_SENT | F_HANDLE_CLOSING)) return;
+  UVWS__STAT(ws, pongs_out, 1);
+  send_op(ws, UVWS_OP_PONG, 1, a->pong + 1, a->pong[0], NULL, NULL);
+}
+
+/* Answer a ping. A peer that sends pings and never reads would otherwise
+ * make us queue one pong per ping without bound; RFC 6455 section 5.5.3
+ * lets an endpoint answer only the most recent of several pings. So while
+ * the send queue is not draining, the latest payload waits in one slot and
+ * goes out when the queue empties (on_write): a ping flood costs at most
+ * 126 bytes per connection, on both the server and the client side. */
+static void answer_ping(uvws_t *ws, const uint8_t *data, size_t len) {
+  if (ws->flags & F_CLOSE_SENT) return;
+  if (ws->outq && ws->outq->head) {
+    uvws_aux_t *a = uvws__aux(ws);
+    if (a && !a->pong) a->pong = malloc(126);
+    if (!a || !a->pong) {
+      uvws__conn_abort(ws, UVWS_ENOMEM, NULL);
+      return;
+    }
+    if (a->pong_owed) UVWS__STAT(ws, pongs_coalesced, 1);
+    a->pong[0] = (uint8_t)len;
+    memcpy(a->pong + 1, data, len);
+    a->pong_owed = 1;
+    return;
+  }
+  UVWS__STAT(ws, pongs_out, 1);
+  send_op(ws, UVWS_OP_PONG, 1, data, len, NULL, NULL);
+}
+
 static int h_ping(void *ctx, uint8_t *data, size_t len) {
   uvws_t *ws = ctx;
-  if (!(ws->flags & F_CLOSE_SENT)) send_op(ws, UVWS_OP_PONG, 1, data, len, NULL, NULL);
+  UVWS__STAT(ws, pings_in, 1);
+  answer_ping(ws, data, len);
   if (ws->conf->cb.on_ping && !(ws->flags & F_HANDLE_CLOSING))
     ws->conf->cb.on_ping(ws, (const char *)data, len);
   return (ws->flags & F_HANDLE_CLOSING) != 0;
@@ -533,6 +611,7 @@ static int h_ping(void *ctx, uint8_t *data, size_t len) {
 
 static int h_pong(void *ctx, uint8_t *data, size_t len) {
   uvws_t *ws = ctx;
+  UVWS__STAT(ws, pongs_in, 1);
   if (ws->conf->cb.on_pong) ws->conf->cb.on_pong(ws, (const char *)data, len);
   return (ws->flags & F_HANDLE_CLOSING) != 0;
 }
@@ -540,7 +619,7 @@ static int h_pong(void *ctx, uint8_t *data, size_t len) {
 static void send_close_frame(uvws_t *ws, int code, const char *reason, size_t len) {
   uint8_t payload[125];
   size_t n = uvws_close_build(payload, code, reason, len);
-  ws->flags |= F_CLOSE_SENT;
+  ws->flags |= F_CLOSE_SENT; /* from here no pong is owed any more */
   send_op(ws, UVWS_OP_CLOSE, 1, payload, n, NULL, NULL);
 }
 
@@ -600,9 +679,13 @@ int uvws__conn_use_deflate(uvws_t *ws, const uvws_pmd_params_t *params,
   return 0;
 }
 
-int uvws_compressed(const uvws_t *ws) { return ws->aux && ws->aux->pmd; }
+int uvws_compressed(const uvws_t *ws) {
+  UVWS__CHECK(ws);
+  return ws->aux && ws->aux->pmd;
+}
 
 const char *uvws_extensions(const uvws_t *ws) {
+  UVWS__CHECK(ws);
   return ws->aux && ws->aux->pmd ? ws->aux->pmd->extensions : "";
 }
 
@@ -689,7 +772,10 @@ void uvws__conn_opened(uvws_t *ws, const uint8_t *extra, size_t extra_len) {
 }
 
 void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
-                     const uvws_conf_t *conf) {
+                     uvws_conf_t *conf) {
+#ifdef UVWS_DEBUG
+  ws->magic = UVWS__LIVE;
+#endif
   uv_tcp_init(lc->loop, &ws->tcp);
   ws->tcp.data = ws;
   ws->lc = lc;
@@ -716,8 +802,10 @@ void uvws__conn_tick(uvws_t *ws, uint32_t now) {
   const uvws_limits_t *lim = &ws->conf->limits;
   switch (ws->state) {
     case UVWS_CONNECTING:
-      if (passed(now, ws->stamp))
+      if (passed(now, ws->stamp)) {
+        UVWS__STAT(ws, handshake_timeouts, 1);
         uvws__conn_abort(ws, UVWS_ETIMEDOUT, "opening handshake has timed out");
+      }
       break;
     case UVWS_OPEN: {
       uint32_t idle = now - ws->last_rx;
@@ -730,6 +818,7 @@ void uvws__conn_tick(uvws_t *ws, uint32_t now) {
       } else if (lim->ping_interval_ms && idle >= lim->ping_interval_ms) {
         ws->flags |= F_PING_OUT;
         ws->stamp = now + lim->pong_timeout_ms;
+        UVWS__STAT(ws, pings_out, 1);
         send_op(ws, UVWS_OP_PING, 1, NULL, 0, NULL, NULL);
       }
       break;
@@ -750,6 +839,15 @@ static int check_open(const uvws_t *ws) {
   if (ws->state != UVWS_OPEN || (ws->flags & (F_CLOSE_SENT | F_HANDLE_CLOSING)))
     return UVWS_ECLOSED;
   return 0;
+}
+
+/* Count a message (or fragment) the connection took. */
+static int count_sent(uvws_t *ws, int r, size_t len, int fin) {
+  if (r >= 0 && r != UVWS_SEND_DROPPED) {
+    UVWS__STAT(ws, messages_out, fin);
+    UVWS__STAT(ws, bytes_out, len);
+  }
+  return r;
 }
 
 static int send_message(uvws_t *ws, const void *data, size_t len, int flags,
@@ -784,7 +882,7 @@ static int send_message(uvws_t *ws, const void *data, size_t len, int flags,
       return r;
     }
     /* The compressed bytes live in a buffer of the loop: copied as needed. */
-    return send_op_rsv(ws, op, 1, 0x4, z, zlen, NULL, NULL);
+    return count_sent(ws, send_op_rsv(ws, op, 1, 0x4, z, zlen, NULL, NULL), len, 1);
   }
   uint8_t prev = ws->tx_op;
   ws->tx_op = fin ? 0 : (uint8_t)type;
@@ -792,7 +890,7 @@ static int send_message(uvws_t *ws, const void *data, size_t len, int flags,
   /* A fragment that did not go out leaves the message as it was, so that
    * the same send can be retried. */
   if (r < 0 || r == UVWS_SEND_DROPPED) ws->tx_op = prev;
-  return r;
+  return count_sent(ws, r, len, fin);
 }
 
 int uvws__send_message(uvws_t *ws, const void *data, size_t len, int flags) {
@@ -800,11 +898,13 @@ int uvws__send_message(uvws_t *ws, const void *data, size_t len, int flags) {
 }
 
 int uvws_send(uvws_t *ws, const void *data, size_t len, int flags) {
+  UVWS__CHECK(ws);
   return send_message(ws, data, len, flags, NULL, NULL);
 }
 
 int uvws_send_owned(uvws_t *ws, const void *data, size_t len, int flags,
                     void (*release)(const void *data, void *arg), void *arg) {
+  UVWS__CHECK(ws);
   if (!release) return UVWS_EINVAL;
   return send_message(ws, data, len, flags, release, arg);
 }
@@ -813,19 +913,24 @@ static int send_control(uvws_t *ws, unsigned op, const void *data, size_t len) {
   int r = check_open(ws);
   if (r < 0) return r;
   if (len > 125 || (!data && len)) return UVWS_EINVAL;
+  if (op == UVWS_OP_PING) UVWS__STAT(ws, pings_out, 1);
+  else UVWS__STAT(ws, pongs_out, 1);
   r = send_op(ws, op, 1, data, len, NULL, NULL);
   return r < 0 ? r : 0;
 }
 
 int uvws_ping(uvws_t *ws, const void *data, size_t len) {
+  UVWS__CHECK(ws);
   return send_control(ws, UVWS_OP_PING, data, len);
 }
 
 int uvws_pong(uvws_t *ws, const void *data, size_t len) {
+  UVWS__CHECK(ws);
   return send_control(ws, UVWS_OP_PONG, data, len);
 }
 
 int uvws_close(uvws_t *ws, int code, const char *reason, size_t len) {
+  UVWS__CHECK(ws);
   if (!ws) return UVWS_EINVAL;
   if (code == 0 ? len != 0 : !uvws_close_code_is_valid(code)) return UVWS_EINVAL;
   if (len > UVWS_CLOSE_MAX_REASON || (len && !reason) ||
@@ -848,6 +953,7 @@ int uvws_close(uvws_t *ws, int code, const char *reason, size_t len) {
 }
 
 void uvws_terminate(uvws_t *ws) {
+  UVWS__CHECK(ws);
   if (!ws || (ws->flags & F_HANDLE_CLOSING)) return;
   if (ws->state == UVWS_CONNECTING)
     uvws__set_error(ws, UVWS_ECLOSED,
@@ -856,6 +962,7 @@ void uvws_terminate(uvws_t *ws) {
 }
 
 int uvws_pause(uvws_t *ws) {
+  UVWS__CHECK(ws);
   if (!ws) return UVWS_EINVAL;
   ws->flags |= F_PAUSED;
   if (!(ws->flags & F_SHUTDOWN)) uvws__stop_reading(ws);
@@ -863,6 +970,7 @@ int uvws_pause(uvws_t *ws) {
 }
 
 int uvws_resume(uvws_t *ws) {
+  UVWS__CHECK(ws);
   if (!ws) return UVWS_EINVAL;
   ws->flags &= ~F_PAUSED;
   if (ws->state != UVWS_CONNECTING) uvws__start_reading(ws);
@@ -870,24 +978,40 @@ int uvws_resume(uvws_t *ws) {
 }
 
 int uvws_ready_state(const uvws_t *ws) {
+  UVWS__CHECK(ws);
   if (ws->flags & F_HANDLE_CLOSING) return UVWS_CLOSED;
   if (ws->state == UVWS_OPEN && (ws->flags & F_CLOSE_SENT)) return UVWS_CLOSING;
   return ws->state;
 }
 
-void *uvws_get_data(const uvws_t *ws) { return ws->data; }
-void uvws_set_data(uvws_t *ws, void *data) { ws->data = data; }
-uvws_server_t *uvws_get_server(const uvws_t *ws) { return ws->server; }
+void *uvws_get_data(const uvws_t *ws) {
+  UVWS__CHECK(ws);
+  return ws->data;
+}
+void uvws_set_data(uvws_t *ws, void *data) {
+  UVWS__CHECK(ws);
+  ws->data = data;
+}
+uvws_server_t *uvws_get_server(const uvws_t *ws) {
+  UVWS__CHECK(ws);
+  return ws->server;
+}
 const char *uvws_protocol(const uvws_t *ws) {
+  UVWS__CHECK(ws);
   return ws->aux && ws->aux->protocol ? ws->aux->protocol : "";
 }
-int uvws_is_client(const uvws_t *ws) { return (ws->flags & F_CLIENT) != 0; }
+int uvws_is_client(const uvws_t *ws) {
+  UVWS__CHECK(ws);
+  return (ws->flags & F_CLIENT) != 0;
+}
 
 uv_stream_t *uvws_stream(uvws_t *ws) {
+  UVWS__CHECK(ws);
   return (ws->flags & F_HANDLE_CLOSING) ? NULL : (uv_stream_t *)&ws->tcp;
 }
 
 int uvws_remote_address(const uvws_t *ws, struct sockaddr_storage *addr) {
+  UVWS__CHECK(ws);
   int len = sizeof(*addr);
   if (ws->flags & F_HANDLE_CLOSING) return UVWS_ECLOSED;
   return uv_tcp_getpeername(&ws->tcp, (struct sockaddr *)addr, &len);

@@ -152,8 +152,16 @@ int uvws_pmd_server_negotiate(const uvws_deflate_options_t *o, const char *value
                               size_t cap) {
   size_t i = 0;
   ext_t e;
+  /* Judge the whole header first: as ws, a syntax error anywhere in it, or
+   * a permessage-deflate offer with an unknown, repeated or out-of-range
+   * parameter, makes the offer malformed (400), not merely unacceptable. */
+  pmd_ext_t x;
   while (next_ext(value, len, &i, &e)) {
-    pmd_ext_t x;
+    if (e.bad) return -1;
+    if (name_is(e.name, e.name_len, "permessage-deflate") && read_params(&e, &x) < 0) return -1;
+  }
+  i = 0;
+  while (next_ext(value, len, &i, &e)) {
     if (!name_is(e.name, e.name_len, "permessage-deflate") || read_params(&e, &x) < 0) continue;
     /* Our compressor's window: what we want, never above what was offered. */
     int sw = cfg_bits(o->server_max_window_bits);

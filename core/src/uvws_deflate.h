@@ -17,9 +17,12 @@ typedef struct uvws_pmd_params {
 
 /* Server: pick the first acceptable permessage-deflate offer in `value` (all
  * Sec-WebSocket-Extensions values of the request, comma-joined). Returns 1
- * and fills *p and the response value `resp` when one is accepted, else 0
- * (the connection then goes on without compression; offers the server
- * cannot accept are declined, as RFC 7692 section 5 says). */
+ * and fills *p and the response value `resp` when one is accepted, 0 when
+ * none is (the connection then goes on without compression; offers the
+ * server cannot accept are declined, as RFC 7692 section 5 says), and -1
+ * when the header is malformed: a syntax error in any element, or a
+ * permessage-deflate offer with an unknown, repeated or invalid parameter
+ * (the server answers 400, as ws does). */
 int uvws_pmd_server_negotiate(const uvws_deflate_options_t *o, const char *value,
                               size_t len, uvws_pmd_params_t *p, char *resp,
                               size_t cap);

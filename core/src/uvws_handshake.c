@@ -44,17 +44,6 @@ static int key_is_valid(const char *k, size_t len) {
   return ((last - b64) & 0x0f) == 0;
 }
 
-/* RFC 7230 token characters (subprotocol names must be tokens). */
-static int is_token(const char *s, size_t len) {
-  static const char seps[] = "()<>@,;:\\\"/[]?={} \t";
-  if (len == 0) return 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c <= 32 || c >= 127 || strchr(seps, c)) return 0;
-  }
-  return 1;
-}
-
 static const char *find_unique(const uvws_http_t *req, const char *name,
                                size_t *len, int *dup) {
   const char *v = NULL;
@@ -135,7 +124,7 @@ int uvws_check_request(const uvws_http_t *req, int http_major, int http_minor,
     int any = 0;
     while (uvws_token_next(h->value, h->value_len, &pos, &item, &n)) {
       any = 1;
-      if (!is_token(item, n)) {
+      if (!uvws_http_token_is_valid(item, n)) {
         *why = "Invalid Sec-WebSocket-Protocol header";
         return 400;
       }

@@ -1,6 +1,8 @@
 #include "uvws_http.h"
+#include "uvws_error.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +197,52 @@ int uvws_head_feed(uvws_head_t *h, const char *data, size_t len, size_t *used) {
     return 0;
   }
   return finish(h);
+}
+
+/* RFC 9110 tchar: visible ASCII except the delimiters. */
+int uvws_http_token_is_valid(const char *s, size_t len) {
+  static const char delims[] = "()<>@,;:\\\"/[]?={}";
+  if (!s || len == 0) return 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c <= 32 || c >= 127 || memchr(delims, c, sizeof(delims) - 1)) return 0;
+  }
+  return 1;
+}
+
+/* As Node's http module: HTAB, visible ASCII, space and obs-text (0x80-0xff,
+ * kept for values already in the wild); every other control character is
+ * refused, which is what keeps CR/LF from splitting a header in two. */
+int uvws_http_value_is_valid(const char *s, size_t len) {
+  if (!s && len) return 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if ((c < 32 && c != '\t') || c == 127) return 0;
+  }
+  return 1;
+}
+
+int uvws__headers_check(const uvws_header_t *h, size_t n) {
+  if (n && !h) return UVWS_EINVAL;
+  for (size_t i = 0; i < n; i++) {
+    if (!uvws_http_token_is_valid(h[i].name, h[i].name_len)) {
+      char msg[96];
+      snprintf(msg, sizeof(msg), "invalid header name \"%.*s\": not an HTTP token",
+               (int)(h[i].name_len > 40 ? 40 : h[i].name_len), h[i].name ? h[i].name : "");
+      uvws__set_last_error(msg);
+      return UVWS_EINVAL;
+    }
+    if (!uvws_http_value_is_valid(h[i].value, h[i].value_len)) {
+      char msg[128];
+      snprintf(msg, sizeof(msg),
+               "invalid value for header \"%.*s\": control characters (CR, LF, NUL, ...) "
+               "are not allowed",
+               (int)(h[i].name_len > 40 ? 40 : h[i].name_len), h[i].name);
+      uvws__set_last_error(msg);
+      return UVWS_EINVAL;
+    }
+  }
+  return 0;
 }
 
 int uvws_strieq(const char *a, size_t alen, const char *b) {

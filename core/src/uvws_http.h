@@ -50,6 +50,12 @@ int uvws_token_list_has(const char *v, size_t len, const char *token);
 int uvws_token_next(const char *v, size_t len, size_t *pos, const char **item,
                     size_t *item_len);
 
+/* 0 if every header has a token name and a valid value (see
+ * uvws_http_token_is_valid() / uvws_http_value_is_valid() in uvws.h), else
+ * UVWS_EINVAL with the first culprit named in uvws_last_error(). The one
+ * check behind every API that takes headers. */
+int uvws__headers_check(const uvws_header_t *headers, size_t n);
+
 /* Case-insensitive comparison of a counted string with a C string. */
 int uvws_strieq(const char *a, size_t alen, const char *b);
 

@@ -9,6 +9,7 @@
 #include "uvws.h"
 #include "uvws_http.h"
 #include "uvws_deflate.h"
+#include "uvws_error.h"
 #include "uvws_handshake.h"
 #include "uvws_proto.h"
 #include "uvws_tls.h"
@@ -102,7 +103,8 @@ enum {
   F_DECIDING = 1 << 11,    /* server: the upgrade hook has not decided */
   F_RECONNECT = 1 << 12,   /* client: handle closed to try the next address */
   F_FAILED = 1 << 13,
-  F_KICK = 1 << 14 /* in lc->kick; keep below 1 << 16: flags is 16 bits */
+  F_HANDSHAKING = 1 << 14, /* server: counted in num_handshaking */
+  F_KICK = 1 << 15 /* in lc->kick; keep below 1 << 16: flags is 16 bits */
 };
 
 /* What connections of one server (or one client connection) share. */
@@ -111,7 +113,11 @@ typedef struct uvws_conf {
   uvws_limits_t limits;
   uvws_deflate_options_t deflate;
   int deflate_on;                /* permessage-deflate offered/accepted */
+  uvws_stats_t stats;            /* counters of these connections */
 } uvws_conf_t;
+
+/* Count an event in the connection's counters. */
+#define UVWS__STAT(ws, field, n) ((ws)->conf->stats.field += (n))
 
 /* State most connections never need: kept out of uvws_s so that an idle
  * connection stays small. */
@@ -122,6 +128,11 @@ typedef struct uvws_aux {
   char *err_msg;                 /* same, when formatted */
   uvws_pmd_t *pmd;               /* permessage-deflate, when negotiated */
   uvws_subs_t *subs;             /* topics it subscribed to (pubsub.c) */
+  /* The one pong owed while the send queue is not draining: length byte,
+   * then up to 125 bytes of the latest ping's payload (NULL = none owed;
+   * allocated the first time a ping finds the queue full). */
+  uint8_t *pong;
+  int pong_owed;
   int err;
   uint16_t close_reason_len;
 } uvws_aux_t;
@@ -130,7 +141,7 @@ struct uvws_s {
   uv_tcp_t tcp;                  /* tcp.data = this */
   uvws_loopctx_t *lc;
   uvws_server_t *server;         /* NULL on a client */
-  const uvws_conf_t *conf;       /* callbacks and limits (shared) */
+  uvws_conf_t *conf;             /* callbacks, limits, counters (shared) */
   void *data;
   uvws_t *prev, *next;           /* server's or loop's client list */
   uvws_proto_t proto;
@@ -145,17 +156,33 @@ struct uvws_s {
   uint8_t state;
   uint8_t tx_op;                 /* opcode of a fragmented send, 0 = none */
   uint8_t pending_reqs;          /* requests that outlive the handle */
+#ifdef UVWS_DEBUG
+  uint32_t magic;                /* UVWS__LIVE until on_close has returned */
+#endif
 };
 
-/* --- error.c --- */
-void uvws__set_last_error(const char *msg);
+/* Use-after-on_close detection (debug builds): each public function that
+ * takes a uvws_t checks it first, naming itself in the abort message. Freed
+ * handles are kept poisoned in a quarantine (loopctx.c) so that the check
+ * reads memory that is still ours. */
+#ifdef UVWS_DEBUG
+#define UVWS__LIVE 0x57534c56u /* "VLSW" */
+#define UVWS__DEAD 0xdeadc105u
+void uvws__check_handle(const uvws_t *ws, const char *fn);
+void uvws__quarantine(uvws_loopctx_t *lc, uvws_t *ws);
+#define UVWS__CHECK(ws) uvws__check_handle((ws), __func__)
+#else
+#define UVWS__CHECK(ws) ((void)0)
+#endif
+
+/* --- error.c: uvws_error.h --- */
 
 /* --- conn.c --- */
 /* Turn on permessage-deflate for `ws` with the negotiated parameters. */
 int uvws__conn_use_deflate(uvws_t *ws, const uvws_pmd_params_t *params,
                            const char *extensions);
 void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
-                     const uvws_conf_t *conf);
+                     uvws_conf_t *conf);
 /* The connection's uvws_aux_t, allocated on first use (NULL if out of
  * memory). */
 uvws_aux_t *uvws__aux(uvws_t *ws);
@@ -230,6 +257,7 @@ struct uvws_server_s {
   uvws_tls_ctx_t *tls;           /* NULL for ws:// */
   struct uvws_pubsub *ps;        /* topics, NULL until first used */
   size_t num_conns, num_open;
+  size_t num_handshaking;        /* F_HANDSHAKING connections */
   void (*close_cb)(uvws_server_t *);
   int closing;
   int listener_closed;

@@ -137,6 +137,7 @@ static int deliver(msg_t *m, uvws_t *ws) {
     return 0;
   if (ws->tx_op) {
     /* A fragmented send is open: a whole message cannot go in between. */
+    UVWS__STAT(ws, sends_dropped, 1);
     dropped(m, ws);
     return 0;
   }
@@ -179,6 +180,8 @@ out:
     return 0;
   }
   if (kick_add(ws) < 0) uvws__queue_kick(ws);
+  UVWS__STAT(ws, messages_out, 1);
+  UVWS__STAT(ws, bytes_out, m->len);
   return 1;
 }
 

@@ -28,7 +28,9 @@ void uvws_server_options_init(uvws_server_options_t *o) {
   o->max_header_bytes = 8192;
   o->max_headers = 64;
   o->handshake_timeout_ms = 10000;
+  o->max_pending_handshakes = 1024;
   o->limits.max_payload = 100 * 1024 * 1024;
+  o->limits.max_fragments = 16384;
   o->limits.max_backpressure = 16 * 1024 * 1024;
   o->limits.pong_timeout_ms = 30000;
   o->limits.close_timeout_ms = 5000;
@@ -50,6 +52,13 @@ static void free_upgrade(uvws_upgrade_t *up) {
 
 static void maybe_finish_close(uvws_server_t *s);
 
+/* The connection leaves the opening handshake (answered, or gone). */
+static void handshake_done(uvws_t *ws) {
+  if (!(ws->flags & F_HANDSHAKING)) return;
+  ws->flags &= ~F_HANDSHAKING;
+  ws->server->num_handshaking--;
+}
+
 void uvws__server_conn_gone(uvws_t *ws) {
   uvws_server_t *s = ws->server;
   if (ws->prev) ws->prev->next = ws->next;
@@ -57,6 +66,7 @@ void uvws__server_conn_gone(uvws_t *ws) {
   if (ws->next) ws->next->prev = ws->prev;
   s->num_conns--;
   if (ws->flags & F_EXPOSED) s->num_open--;
+  handshake_done(ws);
   uvws_upgrade_t *up = ws->hs;
   ws->hs = NULL;
   if (up) {
@@ -77,12 +87,18 @@ static void reject(uvws_t *ws, int status, const uvws_header_t *headers,
   if (n == 0) n = uvws_build_error(buf, sizeof(buf), status, NULL, 0, NULL, 0);
   uvws__stop_reading(ws);
   ws->flags &= ~F_DECIDING;
+  handshake_done(ws);
   ws->proto.done = 1; /* whatever follows is not WebSocket data */
   uvws__write_raw(ws, buf, n);
   uvws__shutdown(ws);
 }
 
+/* A rejection the engine decided (not the upgrade hook), counted by kind. */
 static void reject_why(uvws_t *ws, int status, const char *why) {
+  uvws_stats_t *st = &ws->conf->stats;
+  if (status == 431) st->rejected_too_large++;
+  else if (status == 503) st->rejected_busy++;
+  else if (status < 500) st->rejected_bad_request++;
   reject(ws, status, NULL, 0, why, why ? strlen(why) : 0);
 }
 
@@ -122,6 +138,7 @@ static int do_accept(uvws_upgrade_t *up, const char *protocol,
   if (r < 0) return r;
   if (ws->flags & F_HANDLE_CLOSING) return UVWS_ECLOSED;
   ws->flags &= ~F_DECIDING;
+  handshake_done(ws);
   if (up->has_pmd && uvws__conn_use_deflate(ws, &up->pmd, up->pmd_response) < 0) {
     uvws__conn_abort(ws, 0, NULL);
     return UVWS_ENOMEM;
@@ -129,6 +146,7 @@ static int do_accept(uvws_upgrade_t *up, const char *protocol,
   ws->flags |= F_EXPOSED;
   ws->state = UVWS_OPEN;
   s->num_open++;
+  s->conf.stats.connections_total++;
   if (s->conf.cb.on_open) s->conf.cb.on_open(ws, &up->head.http);
   /* The request is no longer needed; what followed it is frame data. */
   ws->hs = NULL;
@@ -188,8 +206,16 @@ static void on_request(uvws_t *ws, uvws_upgrade_t *up, int method_get) {
       memcpy(joined + jl, h->value, h->value_len);
       jl += h->value_len;
     }
-    up->has_pmd = jl && uvws_pmd_server_negotiate(&s->conf.deflate, joined, jl, &up->pmd,
-                                                  up->pmd_response, sizeof(up->pmd_response));
+    int r = jl ? uvws_pmd_server_negotiate(&s->conf.deflate, joined, jl, &up->pmd,
+                                           up->pmd_response, sizeof(up->pmd_response))
+               : 0;
+    if (r < 0) {
+      /* As ws: a broken offer is the client's bug, not a reason to go on
+       * without compression and hide it. */
+      reject_why(ws, 400, "Invalid Sec-WebSocket-Extensions header");
+      return;
+    }
+    up->has_pmd = r == 1;
   }
   up->head.http.remote_addr = (const struct sockaddr *)&up->addr;
   up->head.http.remote_ip = up->remote_ip;
@@ -252,7 +278,9 @@ void uvws__server_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
 int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
                         const uvws_header_t *headers, size_t num_headers,
                         void *data) {
+  uvws__set_last_error(NULL);
   if (!up || !up->deciding) return UVWS_EINVAL;
+  if (uvws__headers_check(headers, num_headers) < 0) return UVWS_EINVAL;
   if (!up->ws) {
     free_upgrade(up);
     return UVWS_ECLOSED;
@@ -264,7 +292,10 @@ int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
     for (size_t i = 0; i < n && i < 64; i++)
       if (offered[i].name_len == plen && memcmp(offered[i].name, protocol, plen) == 0)
         found = 1;
-    if (!found) return UVWS_EPROTOCOL;
+    if (!found) {
+      uvws__set_last_error("subprotocol not offered by the client");
+      return UVWS_EPROTOCOL;
+    }
   }
   up->deciding = 0;
   up->ws->data = data;
@@ -274,9 +305,12 @@ int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
 int uvws_upgrade_reject(uvws_upgrade_t *up, int status,
                         const uvws_header_t *headers, size_t num_headers,
                         const char *body, size_t body_len) {
+  uvws__set_last_error(NULL);
   if (!up || !up->deciding) return UVWS_EINVAL;
+  if (uvws__headers_check(headers, num_headers) < 0) return UVWS_EINVAL;
   if (status < 400 || status > 599) status = 400;
   up->deciding = 0;
+  up->server->conf.stats.rejected_by_app++;
   uvws_t *ws = up->ws;
   if (!ws) {
     free_upgrade(up);
@@ -316,6 +350,8 @@ static uvws_t *new_conn(uvws_server_t *s) {
   up->server = s;
   ws->hs = up;
   link_conn(s, ws);
+  ws->flags |= F_HANDSHAKING;
+  s->num_handshaking++;
   return ws;
 }
 
@@ -323,6 +359,24 @@ static void fill_peer(uvws_t *ws) {
   uvws_upgrade_t *up = ws->hs;
   int len = sizeof(up->addr);
   uv_tcp_getpeername(&ws->tcp, (struct sockaddr *)&up->addr, &len);
+}
+
+/* Past max_pending_handshakes a new connection is answered 503 at once,
+ * before a byte of its request is read, so that slow or silent clients
+ * cannot tie up every descriptor. A wss:// one is closed instead: answering
+ * would cost a TLS handshake. Returns 1 when `ws` was turned away. */
+static int over_pending_limit(uvws_server_t *s, uvws_t *ws) {
+  unsigned max = s->opts.max_pending_handshakes;
+  /* ws itself is already counted. */
+  if (!max || s->num_handshaking <= max) return 0;
+  if (s->tls) {
+    s->conf.stats.rejected_busy++;
+    handshake_done(ws);
+    uvws__conn_abort(ws, 0, NULL);
+  } else {
+    reject_why(ws, 503, "Too many pending handshakes");
+  }
+  return 1;
 }
 
 static void on_connection(uv_stream_t *listener, int status) {
@@ -336,6 +390,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   }
   uv_tcp_nodelay(&ws->tcp, 1);
   fill_peer(ws);
+  if (over_pending_limit(s, ws)) return;
   if (s->tls && uvws__tls_attach(ws, s->tls, NULL) < 0) {
     uvws__conn_abort(ws, 0, NULL);
     return;
@@ -355,6 +410,7 @@ int uvws_server_adopt(uvws_server_t *s, uv_os_sock_t fd, const char *head,
   }
   uv_tcp_nodelay(&ws->tcp, 1);
   fill_peer(ws);
+  if (over_pending_limit(s, ws)) return 0;
   if (s->tls) {
     /* An adopted socket has already spoken HTTP in the clear. */
     uvws__conn_abort(ws, 0, NULL);
@@ -486,6 +542,14 @@ int uvws_server_address(const uvws_server_t *s, struct sockaddr_storage *addr) {
 void *uvws_server_get_data(const uvws_server_t *s) { return s->data; }
 void uvws_server_set_data(uvws_server_t *s, void *data) { s->data = data; }
 size_t uvws_server_connections(const uvws_server_t *s) { return s->num_open; }
+
+int uvws_server_stats(const uvws_server_t *s, uvws_stats_t *out) {
+  if (!s || !out) return UVWS_EINVAL;
+  *out = s->conf.stats;
+  out->connections_open = s->num_open;
+  out->handshakes_pending = s->num_handshaking;
+  return 0;
+}
 
 void uvws_server_foreach(uvws_server_t *s, int (*fn)(uvws_t *, void *), void *arg) {
   for (uvws_t *ws = s->conns, *next; ws; ws = next) {

@@ -1,7 +1,7 @@
 /* Echo server: sends every message back as it came (text as text, binary as
  * binary). Ctrl-C or SIGTERM closes every connection with 1001 and exits.
  *
- *   echo_server [--host 0.0.0.0] [--port 9001] [--max-payload BYTES]
+ *   echo_server [--host 0.0.0.0] [--port 9001] [--max-payload BYTES] [--max-fragments N]
  *               [--tls-cert cert.pem --tls-key key.pem]   (wss://)
  *               [--deflate] [--deflate-no-takeover]      (permessage-deflate)
  *
@@ -34,7 +34,7 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--max-payload BYTES] "
+  fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--max-payload BYTES] [--max-fragments N] "
                   "[--tls-cert FILE --tls-key FILE] [--deflate] [--deflate-no-takeover]\n");
   exit(2);
 }
@@ -61,6 +61,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--host")) opts.host = argv[++i];
     else if (!strcmp(argv[i], "--port")) opts.port = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--max-payload")) opts.limits.max_payload = strtoull(argv[++i], NULL, 10);
+    /* 0 = no limit: conformance case 9.3.1 sends 65,536 fragments. */
+    else if (!strcmp(argv[i], "--max-fragments")) opts.limits.max_fragments = (unsigned)strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--tls-cert")) tls.cert_file = argv[++i];
     else if (!strcmp(argv[i], "--tls-key")) tls.key_file = argv[++i];
     else usage();

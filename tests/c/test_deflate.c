@@ -38,20 +38,29 @@ static void test_negotiation(void) {
   /* Quoted values are tokens too. */
   EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits=\"12\"", resp, &p), 1);
   EXPECT_INT(p.server_wbits, 12);
-  /* Invalid offers are declined; the next acceptable one is taken. */
-  EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits=7", resp, &p), 0);
-  EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits=16", resp, &p), 0);
-  EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits", resp, &p), 0);
-  EXPECT_INT(neg(&o, "permessage-deflate; client_no_context_takeover=1", resp, &p), 0);
-  EXPECT_INT(neg(&o, "permessage-deflate; foo", resp, &p), 0);
-  EXPECT_INT(neg(&o, "permessage-deflate; server_no_context_takeover; server_no_context_takeover", resp, &p), 0);
-  EXPECT_INT(neg(&o, "x-webkit-deflate-frame", resp, &p), 0);
+  /* A malformed header or an invalid permessage-deflate parameter is -1
+   * (the server answers 400, as ws does), even beside a valid offer. */
+  EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits=7", resp, &p), -1);
+  EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits=16", resp, &p), -1);
+  EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits", resp, &p), -1);
+  EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits=foo", resp, &p), -1);
+  EXPECT_INT(neg(&o, "permessage-deflate; client_no_context_takeover=1", resp, &p), -1);
+  EXPECT_INT(neg(&o, "permessage-deflate; foo", resp, &p), -1);
+  EXPECT_INT(neg(&o, "permessage-deflate; server_no_context_takeover; server_no_context_takeover", resp, &p), -1);
   EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits=8, permessage-deflate; foo=1, "
+                     "permessage-deflate; client_max_window_bits", resp, &p), -1);
+  EXPECT_INT(neg(&o, "foo, permessage-deflate; bar, permessage-deflate; client_no_context_takeover", resp, &p), -1);
+  EXPECT_INT(neg(&o, "permessage-deflate;;", resp, &p), -1);
+  EXPECT_INT(neg(&o, "permessage-deflate, =x", resp, &p), -1);
+  /* Other extensions are not ours to judge beyond the syntax: declined. */
+  EXPECT_INT(neg(&o, "x-webkit-deflate-frame", resp, &p), 0);
+  EXPECT_INT(neg(&o, "x-webkit-deflate-frame; no_context_takeover", resp, &p), 0);
+  /* Several valid offers: the first acceptable one is taken. */
+  EXPECT_INT(neg(&o, "permessage-deflate; server_max_window_bits=8, "
                      "permessage-deflate; client_max_window_bits", resp, &p), 1);
   EXPECT_INT(p.server_wbits, 8);
-  EXPECT_INT(neg(&o, "foo, permessage-deflate; bar, permessage-deflate; client_no_context_takeover", resp, &p), 1);
+  EXPECT_INT(neg(&o, "foo; bar=1, permessage-deflate; client_no_context_takeover", resp, &p), 1);
   EXPECT(p.client_no_ctx);
-  EXPECT_INT(neg(&o, "permessage-deflate;;", resp, &p), 0);
   /* Server settings: no context takeover asked of both sides, smaller windows. */
   o.server_no_context_takeover = o.client_no_context_takeover = 1;
   o.server_max_window_bits = 11;

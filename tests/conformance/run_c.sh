@@ -14,10 +14,10 @@ cases=1-7,9,10
 status=0
 run() { echo "--- $*"; "$@" || status=1; }
 run "$PY" tests/conformance/run_against.py server --agent uvws-c-server --cases $cases \
-  -- "$B/echo_server" --host 127.0.0.1 --port 0
+  -- "$B/echo_server" --host 127.0.0.1 --port 0 --max-fragments 0
 run "$PY" tests/conformance/run_against.py server --agent uvws-c-server-wss --cases $cases \
   --scheme wss --host localhost --ca "$pki/ca.pem" \
-  -- "$B/echo_server" --host 127.0.0.1 --port 0 --tls-cert "$pki/server.pem" --tls-key "$pki/server.key"
+  -- "$B/echo_server" --host 127.0.0.1 --port 0 --max-fragments 0 --tls-cert "$pki/server.pem" --tls-key "$pki/server.key"
 run "$PY" tests/conformance/run_against.py client --agent uvws-c-client --cases $cases \
   -- "$B/autobahn_client" {url} {agent}
 run "$PY" tests/conformance/run_against.py client --agent uvws-c-client-wss --cases $cases \
