@@ -163,3 +163,85 @@ def test_slow_subscriber_dropped_fast_one_gets_everything():
     run_bounded(60)
     assert state["got"] == n and state["bad"] == 0
     assert n < state["handed"] < 2 * n  # the slow one missed some
+
+
+# --- the rooms examples (examples/{c,python,node}/rooms*): one protocol ---
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from conftest import ROOT, example_env  # noqa: E402
+
+
+def _rooms_command(kind):
+    if kind == "python":
+        return [sys.executable, str(ROOT / "examples" / "python" / "rooms.py")]
+    if kind == "node":
+        node = shutil.which("node")
+        if not node or not (ROOT / "node" / "build" / "uvws.node").exists():
+            pytest.skip("node or the built addon (node node/build.js) is missing")
+        return [node, str(ROOT / "examples" / "node" / "rooms.js")]
+    exe = ROOT / os.environ.get("UVWS_BUILD_DIR", "build") / "bin" / "rooms"
+    if not exe.exists():
+        pytest.skip(f"{exe} not built (cmake --build build)")
+    return [str(exe)]
+
+
+@pytest.mark.parametrize("kind", ["python", "node", "c"])
+def test_rooms_example(kind):
+    p = subprocess.Popen(_rooms_command(kind) + ["--host", "127.0.0.1", "--port", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=example_env())
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("listening on "), (line, p.stderr.read() if p.poll() is not None else "")
+        port = int(line.split()[-1])
+
+        async def main():
+            url = f"ws://127.0.0.1:{port}/?name="
+            ann = await uvws.connect(url + "ann")
+            bob = await uvws.connect(url + "bob")
+            carl = await uvws.connect(url + "carl")
+
+            async def ask(ws, line):
+                await ws.send(line)
+                return await ws.recv()
+
+            assert await ask(ann, "join lobby") == "joined lobby (1 here)"
+            assert await ask(bob, "join lobby") == "joined lobby (2 here)"
+            assert await ask(carl, "join *") == "joined * (1 here)"
+            await ann.send("say lobby hi \u2603")
+            for ws in (ann, bob, carl):
+                assert await ws.recv() == "[lobby] ann: hi \u2603"
+            await bob.send("say other x")  # bob is not in "other": carl only
+            assert await carl.recv() == "[other] bob: x"
+            assert await ask(ann, "rooms") == "rooms: lobby"
+            assert await ask(carl, "rooms") == "rooms: *"
+            assert (await ask(ann, "join a+b")).startswith("error: ")
+            assert await ask(bob, "leave lobby") == "left lobby"
+            assert await ask(bob, "leave lobby") == "error: not in lobby"
+            await ann.send("say lobby again")
+            assert await ann.recv() == "[lobby] ann: again"
+            assert await carl.recv() == "[lobby] ann: again"
+            assert await ask(bob, "rooms") == "rooms: "  # nothing from lobby first
+            await carl.close()
+            await bob.close()
+            # carl's close left "*": ann is the only one in it once she joins
+            await wait_for(lambda: True, 0.01)
+            for _ in range(200):
+                r = await ask(ann, "join *")
+                if r == "joined * (1 here)":
+                    break
+                assert r == "joined * (2 here)"  # carl's close not seen yet
+                assert await ask(ann, "leave *") == "left *"
+                await asyncio.sleep(0.01)
+            assert r == "joined * (1 here)"
+            await ann.close()
+
+        arun(main())
+    finally:
+        p.kill()
+        p.wait(5)
+        p.stdout.close()
+        p.stderr.close()
