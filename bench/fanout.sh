@@ -5,6 +5,8 @@
 #   bench/fanout.sh                          # both scenarios, every server
 #   bench/fanout.sh --servers uvws-c,ws --scenarios 1000x16:r100:b10 --duration 10
 #
+# uvws-c-sendloop is the C server without topics, calling uvws_send() for each
+# subscriber (the loop users wrote before topics): the baseline.
 # A scenario is SUBSxSIZE[:rRATE][:bBURST][:pPUBLISHERS]: SUBS subscriber
 # connections, messages of SIZE bytes (k/m suffixes) published at RATE per
 # second in total (default 100), BURST back to back (default 1), by
@@ -22,7 +24,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/build/bin"
 PEERS="$ROOT/bench/peers"
 PY="$ROOT/.venv/bin/python"
-SERVERS="uvws-c,uvws-node,uvws-python,ws,websockets"
+SERVERS="uvws-c,uvws-c-sendloop,uvws-node,uvws-python,ws,websockets"
 SCENARIOS="1000x16:r100:b10,100x64k:r20:b1"
 DURATION=5
 WARMUP=1
@@ -60,6 +62,7 @@ done
 server_cmd() {
     case "$1" in
         uvws-c) echo "$BIN/uvws_fanout_server --port 0" ;;
+        uvws-c-sendloop) echo "$BIN/uvws_fanout_server --port 0 --send-loop" ;;
         uvws-node) echo "node $PEERS/uvws_fanout.js --port 0" ;;
         uvws-python) echo "$PY $PEERS/uvws_fanout.py --port 0" ;;
         ws) echo "node $PEERS/ws_fanout.js --port 0" ;;

@@ -3,29 +3,59 @@
  * message from any other connection is published to "t" (framed once,
  * shared by the subscribers; see docs/topics.md).
  *
- *   uvws_fanout_server [--port 0] [--host 127.0.0.1]
+ * --send-loop: no topics; the application keeps its subscribers in a list
+ * and calls uvws_send() for each (what a uvws user had to do before topics,
+ * as ws's clients.forEach loop): the baseline the fan-out path is measured
+ * against.
+ *
+ *   uvws_fanout_server [--port 0] [--host 127.0.0.1] [--send-loop]
  *
  * Prints "listening on <port>". SIGTERM/SIGINT close everything. */
 #define _GNU_SOURCE /* memmem */
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uvws.h>
 
 static uvws_server_t *server;
 static uv_signal_t sigint, sigterm;
+static int send_loop;
+static uvws_t **subs; /* --send-loop: the subscribers */
+static size_t nsubs, capsubs;
 
 static void on_open(uvws_t *ws, const uvws_http_t *req) {
   int sub = req->query && req->query_len >= 8 && memmem(req->query, req->query_len, "role=sub", 8);
-  if (sub) {
+  if (!sub) return;
+  if (send_loop) {
+    if (nsubs == capsubs) {
+      capsubs = capsubs ? capsubs * 2 : 1024;
+      subs = realloc(subs, capsubs * sizeof(*subs));
+      if (!subs) abort();
+    }
+    uvws_set_data(ws, (void *)(uintptr_t)(nsubs + 1));
+    subs[nsubs++] = ws;
+  } else {
     uvws_subscribe(ws, "t", 1);
-    uvws_send(ws, "ok", 2, UVWS_TEXT);
   }
+  uvws_send(ws, "ok", 2, UVWS_TEXT);
+}
+
+static void on_close(uvws_t *ws, int code, const char *reason, size_t len) {
+  size_t i = (size_t)(uintptr_t)uvws_get_data(ws);
+  if (!send_loop || !i) return;
+  subs[i - 1] = subs[--nsubs];
+  if (i - 1 < nsubs) uvws_set_data(subs[i - 1], (void *)(uintptr_t)i);
 }
 
 static void on_message(uvws_t *ws, const char *data, size_t len, int is_binary) {
-  uvws_server_publish(server, "t", 1, data, len, is_binary ? UVWS_BINARY : UVWS_TEXT);
+  int type = is_binary ? UVWS_BINARY : UVWS_TEXT;
+  if (!send_loop) {
+    uvws_server_publish(server, "t", 1, data, len, type);
+    return;
+  }
+  for (size_t i = 0; i < nsubs; i++) uvws_send(subs[i], data, len, type);
 }
 
 static void on_closed(uvws_server_t *s) {
@@ -44,17 +74,19 @@ int main(int argc, char **argv) {
   uvws_server_options_init(&opts);
   opts.host = "127.0.0.1";
   opts.port = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--port")) opts.port = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--host")) opts.host = argv[i + 1];
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--send-loop")) send_loop = 1;
+    else if (!strcmp(argv[i], "--port") && i + 1 < argc) opts.port = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--host") && i + 1 < argc) opts.host = argv[++i];
     else {
-      fprintf(stderr, "usage: uvws_fanout_server [--port N] [--host ADDR]\n");
+      fprintf(stderr, "usage: uvws_fanout_server [--port N] [--host ADDR] [--send-loop]\n");
       return 2;
     }
   }
   uvws_callbacks_t cb = {0};
   cb.on_open = on_open;
   cb.on_message = on_message;
+  cb.on_close = on_close;
   uv_loop_t *loop = uv_default_loop();
   int r = uvws_server_start(loop, &opts, &cb, NULL, NULL, &server);
   if (r < 0) {
