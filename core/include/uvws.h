@@ -614,9 +614,10 @@ UVWS_EXTERN uv_stream_t *uvws_stream(uvws_t *ws);
  * subscribers share its bytes: a small message is copied into each
  * subscriber's batch and written with one writev per subscriber per loop
  * turn; a large one is referenced (reference counted), never copied per
- * subscriber. Subscribers that negotiated permessage-deflate (when the
- * message is over the compression threshold and not UVWS_NO_COMPRESS) and
- * wss:// subscribers get their own copy through the uvws_send() path.
+ * subscriber. For subscribers that negotiated permessage-deflate (message
+ * over the threshold, not UVWS_NO_COMPRESS): those without context takeover
+ * share one compressed frame, compressed once; the others, and wss://
+ * subscribers, get their own copy through the uvws_send() path.
  *
  * Slow subscribers: a connection's max_backpressure applies to published
  * messages as to uvws_send(): the message is dropped for that connection

@@ -112,6 +112,17 @@ static void shared_release(const void *p, void *arg) {
   if (--sh->refs == 0) free(sh);
 }
 
+/* One compressed frame for the subscribers without context takeover that
+ * compress alike (window, level, memLevel): their output depends on the
+ * message alone, so it is the same bytes for all of them. */
+typedef struct zframe {
+  uint8_t wbits, level, mem;
+  shared_t *sh;
+  size_t len;
+} zframe_t;
+
+#define UVWS_ZFRAMES 4
+
 typedef struct msg {
   uvws_server_t *s;
   const void *data;
@@ -122,12 +133,73 @@ typedef struct msg {
   uint8_t hdr[UVWS_FRAME_MAX_HEADER];
   size_t hlen;
   shared_t *sh;                  /* the frame, once a subscriber shares it */
+  zframe_t z[UVWS_ZFRAMES];      /* compressed variants, made on demand */
+  int nz;
 } msg_t;
+
+/* Compressions made by the fan-out (tests check that subscribers without
+ * context takeover share one). */
+size_t uvws__fanout_compressions;
 
 static void dropped(msg_t *m, uvws_t *ws) {
   struct uvws_pubsub *ps = m->s->ps;
   if (ps && ps->cb.on_dropped)
     ps->cb.on_dropped(ws, m->topic, m->topic_len, m->data, m->len, m->flags);
+}
+
+static shared_t *shared_frame(const uint8_t *hdr, size_t hlen, const void *data, size_t len) {
+  shared_t *sh = malloc(sizeof(shared_t) + hlen + len);
+  if (!sh) return NULL;
+  sh->refs = 1; /* the publisher's, dropped when delivery ends */
+  memcpy(sh->bytes, hdr, hlen);
+  if (len) memcpy(sh->bytes + hlen, data, len);
+  return sh;
+}
+
+/* The compressed frame for `pmd`, made by the first subscriber that needs
+ * it; NULL when it cannot be shared (context takeover) or on failure. */
+static zframe_t *zframe_for(msg_t *m, uvws_pmd_t *pmd, int *err) {
+  *err = 0;
+  if (!pmd->params.server_no_ctx) return NULL;
+  for (int i = 0; i < m->nz; i++)
+    if (m->z[i].wbits == pmd->params.server_wbits && m->z[i].level == pmd->level &&
+        m->z[i].mem == pmd->mem_level)
+      return &m->z[i];
+  if (m->nz == UVWS_ZFRAMES) return NULL; /* unusual mixes: their own path */
+  uint8_t *z;
+  size_t zlen;
+  int r = uvws_pmd_deflate(pmd, m->data, m->len, &z, &zlen);
+  if (r < 0) {
+    *err = r;
+    return NULL;
+  }
+  uvws__fanout_compressions++;
+  uint8_t hdr[UVWS_FRAME_MAX_HEADER];
+  size_t hlen = uvws_frame_header(hdr, (unsigned)(m->flags & 0xff), 1, 0x4, zlen, NULL);
+  shared_t *sh = shared_frame(hdr, hlen, z, zlen);
+  if (!sh) {
+    *err = UVWS_ENOMEM;
+    return NULL;
+  }
+  zframe_t *zf = &m->z[m->nz++];
+  zf->wbits = pmd->params.server_wbits;
+  zf->level = pmd->level;
+  zf->mem = pmd->mem_level;
+  zf->sh = sh;
+  zf->len = hlen + zlen;
+  return zf;
+}
+
+/* Append one frame to ws's queue: `frame` of `total` bytes, shared through
+ * *sh (made from hdr + data on first use) when large, copied when small. */
+static int queue_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen, const void *data,
+                       size_t len, shared_t **sh) {
+  size_t total = hlen + len;
+  if (total < UVWS_SHARE_MIN && !*sh) return uvws__queue_copy(ws, hdr, hlen, data, len);
+  if (total < UVWS_SHARE_MIN) return uvws__queue_copy(ws, (*sh)->bytes, total, NULL, 0);
+  if (!*sh && !(*sh = shared_frame(hdr, hlen, data, len))) return UVWS_ENOMEM;
+  (*sh)->refs++;
+  return uvws__queue_ref(ws, (*sh)->bytes, total, shared_release, *sh);
 }
 
 /* Hand the message to one connection; 1 if it took it. */
@@ -142,39 +214,41 @@ static int deliver(msg_t *m, uvws_t *ws) {
     return 0;
   }
   uvws_pmd_t *pmd = ws->aux ? ws->aux->pmd : NULL;
-  if (ws->tls || (pmd && !(m->flags & UVWS_NO_COMPRESS) && uvws_pmd_wants(pmd, m->len))) {
+  int compress = pmd && !(m->flags & UVWS_NO_COMPRESS) && uvws_pmd_wants(pmd, m->len);
+  zframe_t *zf = NULL;
+  int r = 0;
+  if (!ws->tls && compress) {
+    /* Decide about backpressure before compressing anything for it. */
+    r = uvws__backpressure(ws);
+    if (r == UVWS_SEND_DROPPED) dropped(m, ws);
+    if (r) return 0;
+    zf = zframe_for(m, pmd, &r);
+    if (r < 0) {
+      uvws__set_error(ws, r, "compression failed", 0);
+      uvws_terminate(ws);
+      return 0;
+    }
+  }
+  if (ws->tls || (compress && !zf)) {
     /* Its bytes differ per connection (encrypted, or compressed with its
      * own context): the uvws_send() path, one copy each. */
-    int r = uvws__send_message(ws, m->data, m->len, m->flags);
+    r = uvws__send_message(ws, m->data, m->len, m->flags);
     if (r == UVWS_SEND_DROPPED) dropped(m, ws);
     return r >= 0 && r != UVWS_SEND_DROPPED;
   }
-  int r = uvws__backpressure(ws);
-  if (r == UVWS_SEND_DROPPED) dropped(m, ws);
-  if (r) return 0;
+  if (!zf) {
+    r = uvws__backpressure(ws);
+    if (r == UVWS_SEND_DROPPED) dropped(m, ws);
+    if (r) return 0;
+  }
   uvws_loopctx_t *lc = ws->lc;
   if (lc->cork_owner == ws) {
     /* What it corked was sent before this message. */
     uvws__uncork(lc);
     if (ws->flags & F_HANDLE_CLOSING) return 0;
   }
-  size_t total = m->hlen + m->len;
-  if (total < UVWS_SHARE_MIN) {
-    r = uvws__queue_copy(ws, m->hdr, m->hlen, m->data, m->len);
-  } else {
-    if (!m->sh) {
-      if (!(m->sh = malloc(sizeof(shared_t) + total))) {
-        r = UVWS_ENOMEM;
-        goto out;
-      }
-      m->sh->refs = 1; /* the publisher's, dropped when delivery ends */
-      memcpy(m->sh->bytes, m->hdr, m->hlen);
-      if (m->len) memcpy(m->sh->bytes + m->hlen, m->data, m->len);
-    }
-    m->sh->refs++;
-    r = uvws__queue_ref(ws, m->sh->bytes, total, shared_release, m->sh);
-  }
-out:
+  r = zf ? queue_frame(ws, NULL, 0, NULL, zf->len, &zf->sh)
+         : queue_frame(ws, m->hdr, m->hlen, m->data, m->len, &m->sh);
   if (r < 0) {
     uvws__conn_abort(ws, r, NULL);
     return 0;
@@ -189,8 +263,10 @@ static size_t deliver_all(msg_t *m, uvws_t **v, size_t n) {
   size_t done = 0;
   m->hlen = uvws_frame_header(m->hdr, (unsigned)(m->flags & 0xff), 1, 0, m->len, NULL);
   m->sh = NULL;
+  m->nz = 0;
   for (size_t i = 0; i < n; i++) done += (size_t)deliver(m, v[i]);
   if (m->sh) shared_release(NULL, m->sh);
+  for (int i = 0; i < m->nz; i++) shared_release(NULL, m->z[i].sh);
   return done;
 }
 
@@ -266,7 +342,7 @@ static int publish(uvws_server_t *s, uvws_t *except, const char *topic, size_t t
     targets_free(&t);
     return UVWS_ENOMEM;
   }
-  msg_t m = {s, data, len, flags, topic, topic_len, {0}, 0, NULL};
+  msg_t m = {.s = s, .data = data, .len = len, .flags = flags, .topic = topic, .topic_len = topic_len};
   size_t n = deliver_all(&m, t.v, t.n);
   targets_free(&t);
   return n > INT32_MAX ? INT32_MAX : (int)n;
@@ -291,7 +367,7 @@ size_t uvws_server_broadcast(uvws_server_t *s, const void *data, size_t len, int
   targets_init(&t);
   for (uvws_t *ws = s->conns; ws; ws = ws->next)
     if (ws->state == UVWS_OPEN && (ws->flags & F_EXPOSED)) targets_push(&t, ws);
-  msg_t m = {s, data, len, flags, NULL, 0, {0}, 0, NULL};
+  msg_t m = {.s = s, .data = data, .len = len, .flags = flags};
   size_t n = t.oom ? 0 : deliver_all(&m, t.v, t.n);
   targets_free(&t);
   return n;

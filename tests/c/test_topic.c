@@ -495,11 +495,16 @@ static void w_server_closed(uvws_server_t *s) {
 
 /* Start a server and `nc` clients (those whose bit is set in deflate_mask
  * negotiate permessage-deflate); wait until all are open. */
+/* The permessage-deflate options world_start gives the server and the
+ * clients in its deflate_mask (reset after each start). */
+static uvws_deflate_options_t world_dfl;
+
 static void world_start(int nc, uvws_server_options_t *so, unsigned long long deflate_mask) {
   memset(&W, 0, sizeof(W));
   W.nc = nc;
   static uvws_deflate_options_t dfl;
-  memset(&dfl, 0, sizeof(dfl));
+  dfl = world_dfl;
+  memset(&world_dfl, 0, sizeof(world_dfl));
   uvws_server_options_t local;
   if (!so) {
     uvws_server_options_init(&local);
@@ -757,6 +762,45 @@ static void test_ordering(int per_tick) {
 }
 
 /* ------------------------------------------------------------------ */
+/* Compressed subscribers: one compressed frame for those without       */
+/* context takeover, their own compression for the others               */
+/* ------------------------------------------------------------------ */
+
+extern size_t uvws__fanout_compressions;
+
+static void test_compressed(int no_context_takeover) {
+  world_dfl.server_no_context_takeover = no_context_takeover;
+  world_dfl.threshold = 64;
+  /* clients 0-2 negotiate permessage-deflate, 3 does not */
+  world_start(4, NULL, 0x7);
+  for (int i = 0; i < 4; i++) {
+    EXPECT_INT(uvws_compressed(W.c[i].srv), i < 3);
+    EXPECT_INT(uvws_subscribe(W.c[i].srv, "z", 1), 1);
+  }
+  size_t before = uvws__fanout_compressions;
+  static char msg[100000];
+  uint32_t seq = 0;
+  for (int k = 0; k < 20; k++) {
+    /* small (batched copies), over the threshold, and large (shared) */
+    size_t len = k % 4 == 0 ? sizeof(msg) : k % 4 == 1 ? 32 : 2000;
+    EXPECT_INT(uvws_server_publish(W.server, "z", 1, msg, make_msg(msg, seq++, len), UVWS_BINARY), 4);
+  }
+  /* ... and one uncompressed on request */
+  EXPECT_INT(uvws_server_publish(W.server, "z", 1, msg, make_msg(msg, seq++, 5000),
+                                 UVWS_BINARY | UVWS_NO_COMPRESS), 4);
+  /* 15 messages are over the threshold: compressed once each when the
+   * subscribers reset their context, else by each on its own path */
+  EXPECT_INT(uvws__fanout_compressions - before, no_context_takeover ? 15 : 0);
+  for (int i = 0; i < 4; i++) W.c[i].expect = 21;
+  world_wait_received(20000);
+  for (int i = 0; i < 4; i++) {
+    EXPECT_INT(W.c[i].got, 21);
+    EXPECT_INT(W.c[i].bad, 0);
+  }
+  world_stop();
+}
+
+/* ------------------------------------------------------------------ */
 /* Unsubscribing during delivery, and while messages are batched        */
 /* ------------------------------------------------------------------ */
 
@@ -1010,6 +1054,9 @@ int main(int argc, char **argv) {
   test_ordering(ORD_TOTAL);
   test_ordering(50);
   e2e_report("ordering");
+  test_compressed(1);
+  test_compressed(0);
+  e2e_report("compressed subscribers");
   test_unsubscribe_during_delivery();
   e2e_report("unsubscribe during delivery");
   test_close_while_batched();
