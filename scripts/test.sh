@@ -42,7 +42,7 @@ record "soak" $?
 
 section "C engine: end-to-end tests under valgrind"
 vg_status=0
-for t in build/bin/test_e2e build/bin/test_hostile build/bin/test_bounds; do
+for t in build/bin/test_e2e build/bin/test_hostile build/bin/test_bounds build/bin/test_topic; do
   [ -x "$t" ] || continue
   timeout 900 valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
     --error-exitcode=9 -q "$t" || vg_status=1
