@@ -98,6 +98,8 @@ typedef struct ServerObject {
   PyObject *on_open;        /* (conn, request) */
   PyObject *on_upgrade;     /* (upgrade, request, protocols) or NULL */
   PyObject *on_closed;      /* () once closed */
+  PyObject *on_subscription; /* (conn, topic, new_count, old_count) or NULL */
+  PyObject *on_dropped;     /* (conn, topic or None, data) or NULL */
   PyObject *tls_keep;
   void *tls_mem;
   uvws_deflate_options_t *deflate;

@@ -450,6 +450,7 @@ class Server(EventEmitter):
             connection_type=websocket_class,
             deflate=_deflate(per_message_deflate),
         )
+        self._srv._topic_callbacks(self._on_subscription, self._on_dropped)
         _loop.register(self)
 
     @property
@@ -559,6 +560,12 @@ class Server(EventEmitter):
     def _on_closed(self) -> None:
         _loop.unregister(self)
         self.emit("close")
+
+    def _on_subscription(self, ws: WebSocket, topic: str, new_count: int, old_count: int) -> None:
+        self.emit("subscription", ws, topic, new_count, old_count)
+
+    def _on_dropped(self, ws: WebSocket, topic: Optional[str], data: Union[str, bytes]) -> None:
+        self.emit("dropped", ws, topic, data)
 
     def _shutdown(self) -> None:
         self._srv.close()

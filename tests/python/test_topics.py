@@ -83,6 +83,8 @@ def test_events_api_chat_rooms():
     server = uvws.Server(port=0, host="127.0.0.1")
     got = {"x": [], "y": []}
     opened = []
+    subs = []
+    server.on("subscription", lambda ws, topic, new, old: subs.append((topic, new, old)))
 
     @server.on("connection")
     def on_connection(ws, request):
@@ -121,6 +123,11 @@ def test_events_api_chat_rooms():
     assert got["y"] == ["welcome"]
     assert got["z"] == ["welcome", "hi room one"]
     assert server.num_subscribers("chat/all") == 0
+    # three joined chat/all (1, 2, 3), then all left (on close)
+    all_events = [(n, o) for t, n, o in subs if t == "chat/all"]
+    assert all_events[:3] == [(1, 0), (2, 1), (3, 2)]
+    assert sorted(all_events[3:]) == [(0, 1), (1, 2), (2, 3)]
+    assert len(subs) == 12
 
 
 def test_slow_subscriber_dropped_fast_one_gets_everything():
@@ -145,6 +152,8 @@ def test_slow_subscriber_dropped_fast_one_gets_everything():
                 state["handed"] += server.publish("t", body)
                 state["sent"] += 1
 
+    drops = []
+    server.on("dropped", lambda ws, topic, data: drops.append((topic, data[:4], len(data))))
     fast = uvws.WebSocket(f"ws://127.0.0.1:{server.port}/")
     slow = uvws.WebSocket(f"ws://127.0.0.1:{server.port}/")
     slow.on("open", slow.pause)
@@ -163,6 +172,10 @@ def test_slow_subscriber_dropped_fast_one_gets_everything():
     run_bounded(60)
     assert state["got"] == n and state["bad"] == 0
     assert n < state["handed"] < 2 * n  # the slow one missed some
+    # each one it missed was reported, with the message
+    assert len(drops) == 2 * n - state["handed"]
+    assert all(t == "t" and size == 65536 for t, _, size in drops)
+    assert [d[1] for d in drops] == sorted(d[1] for d in drops)
 
 
 # --- the rooms examples (examples/{c,python,node}/rooms*): one protocol ---
