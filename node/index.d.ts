@@ -178,6 +178,11 @@ declare namespace WebSocket {
     handshakeTimeout?: number;
     /** uvws: beyond this many open connections, upgrades get 503. */
     maxConnections?: number;
+    /** uvws (uWebSockets.js name): bytes a connection may buffer before sends
+     *  and published messages are dropped ('dropped') or, with
+     *  closeOnBackpressure, the connection is closed with 1008; default: no limit. */
+    maxBackpressure?: number;
+    closeOnBackpressure?: boolean;
     /** uvws: with host "::", do not accept IPv4. */
     ipv6Only?: boolean;
     skipUTF8Validation?: boolean;
@@ -222,6 +227,12 @@ declare namespace WebSocket {
     on(event: 'error', cb: (this: Server<T>, error: Error) => void): this;
     on(event: 'headers', cb: (this: Server<T>, headers: string[], request: IncomingMessage) => void): this;
     on(event: 'close' | 'listening', cb: (this: Server<T>) => void): this;
+    /** uvws extension: a connection subscribed to or unsubscribed from a topic
+     *  filter (also for each filter of a closing connection, before its 'close'). */
+    on(event: 'subscription', cb: (this: Server<T>, socket: T, topic: string, newCount: number, oldCount: number) => void): this;
+    /** uvws extension: a published (topic) or broadcast (null) message was not
+     *  handed to `socket` (maxBackpressure). */
+    on(event: 'dropped', cb: (this: Server<T>, socket: T, topic: string | null, data: Buffer, isBinary: boolean) => void): this;
     on(event: string | symbol, listener: (this: Server<T>, ...args: any[]) => void): this;
 
     once(event: 'connection', cb: (this: Server<T>, socket: T, request: IncomingMessage) => void): this;

@@ -194,6 +194,12 @@ class WebSocketServer extends EventEmitter {
     if (o.maxFragments !== undefined) n.maxFragments = o.maxFragments;
     if (o.handshakeTimeout) n.handshakeTimeout = o.handshakeTimeout;
     if (o.maxConnections) n.maxConnections = o.maxConnections;
+    // uvws extensions (uWebSockets.js names): by default a connection
+    // buffers without limit, as in ws; with maxBackpressure, sends and
+    // published messages past it are dropped ('dropped' for topics), or the
+    // connection is closed with 1008 (closeOnBackpressure).
+    if (o.maxBackpressure) n.maxBackpressure = o.maxBackpressure;
+    if (o.closeOnBackpressure) n.closeOnBackpressure = 1;
     if (this._deflate) n.deflate = this._deflate;
     return n;
   }
@@ -548,7 +554,16 @@ function onServerClosed() {
   }
 }
 
+// Engine events of topics (`this` is the WebSocketServer): uvws extensions.
+function onSubscription(ws, topic, newCount, oldCount) {
+  this.emit('subscription', ws, topic, newCount, oldCount);
+}
+
+function onDropped(ws, topic, data, isBinary) {
+  this.emit('dropped', ws, topic, data, isBinary);
+}
+
 module.exports = {
   WebSocketServer,
-  handlers: { onUpgrade, onServerClosed },
+  handlers: { onUpgrade, onServerClosed, onSubscription, onDropped },
 };

@@ -43,11 +43,14 @@ enum Fn {
   FN_RESPONSE,
   FN_UPGRADE,
   FN_SERVER_CLOSED,
+  FN_SUBSCRIPTION,
+  FN_DROPPED,
   FN_COUNT
 };
 const char* const kFnNames[FN_COUNT] = {
     "onOpen",  "onMessage", "onPing",     "onPong",    "onDrain",
-    "onError", "onClose",   "onResponse", "onUpgrade", "onServerClosed"};
+    "onError", "onClose",   "onResponse", "onUpgrade", "onServerClosed",
+    "onSubscription", "onDropped"};
 
 // Buffers at least this large are sent without a copy on server connections
 // (uvws_send_owned, holding a reference to the JS memory until written).
@@ -404,6 +407,35 @@ void on_upgrade(uvws_server_t* server, uvws_upgrade_t* up, const uvws_http_t* re
   call_js(s->a, js_self(env, s->self), FN_UPGRADE, 8, argv);
 }
 
+// Topic callbacks, called with the WebSocketServer as `this`:
+// onSubscription(ws, topic, newCount, oldCount), also for each filter of a
+// closing connection (just before its onClose);
+// onDropped(ws, topic | null, data, isBinary) for a message not handed to ws.
+void on_subscription(uvws_t* ws, const char* f, size_t len, size_t nw, size_t old) {
+  Server* s = static_cast<Server*>(uvws_server_get_data(uvws_get_server(ws)));
+  Conn* c = live_conn(ws);
+  if (!s || !c || !s->a->alive || !s->self) return;
+  napi_env env = s->a->env;
+  Scope scope(env);
+  napi_value argv[4] = {js_self(env, c->self), js_str(env, f, len), js_int(env, (int64_t)nw),
+                        js_int(env, (int64_t)old)};
+  call_js(s->a, js_self(env, s->self), FN_SUBSCRIPTION, 4, argv);
+}
+
+void on_dropped(uvws_t* ws, const char* topic, size_t tlen, const void* data, size_t len, int flags) {
+  Server* s = static_cast<Server*>(uvws_server_get_data(uvws_get_server(ws)));
+  Conn* c = live_conn(ws);
+  if (!s || !c || !s->a->alive || !s->self) return;
+  napi_env env = s->a->env;
+  Scope scope(env);
+  napi_value argv[4] = {js_self(env, c->self), nullptr, js_buf(env, static_cast<const char*>(data), len),
+                        nullptr};
+  if (topic) argv[1] = js_str(env, topic, tlen);
+  else napi_get_null(env, &argv[1]);
+  napi_get_boolean(env, (flags & 0xff) == UVWS_BINARY, &argv[3]);
+  call_js(s->a, js_self(env, s->self), FN_DROPPED, 4, argv);
+}
+
 void on_server_closed(uvws_server_t* server) {
   Server* s = static_cast<Server*>(uvws_server_get_data(server));
   if (!s) return;
@@ -756,6 +788,8 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   uvws_server_t* srv = nullptr;
   int r = uvws_server_start(a->loop, &opts, &kServerCallbacks, on_upgrade, s.get(), &srv);
   if (r < 0) return Napi::Number::New(env, r);
+  uvws_topic_callbacks_t tcb = {on_subscription, on_dropped};
+  uvws_server_topic_callbacks(srv, &tcb);
   Server* sp = s.release();
   sp->srv = srv;
   sp->attached = true;

@@ -111,6 +111,39 @@ describe('topics', () => {
     await closeServer(wss);
   });
 
+  it("emits 'subscription' and 'dropped' (a paused subscriber past maxBackpressure)", async () => {
+    const wss = await listen(WebSocket, { maxBackpressure: 256 * 1024 });
+    const subs = [];
+    const drops = [];
+    wss.on('subscription', (ws, topic, n, o) => subs.push([topic, n, o]));
+    wss.on('dropped', (ws, topic, data, isBinary) => drops.push([topic, data.length, isBinary]));
+    const server = [];
+    wss.on('connection', (ws) => {
+      ws.subscribe('t');
+      server.push(ws);
+    });
+    const fast = await client(wss.address().port, '/fast');
+    const slow = await client(wss.address().port, '/slow');
+    slow.pause();
+    await until(() => server.length === 2);
+    assert.deepStrictEqual(subs, [['t', 1, 0], ['t', 2, 1]]);
+    const big = Buffer.alloc(65536, 7);
+    let handed = 0;
+    const N = 500; // 32 MiB: more than the kernel buffers of a paused socket
+    for (let i = 0; i < N; i++) {
+      handed += wss.publish('t', big);
+      await until(() => fast.got.length === i + 1, 5000, `message ${i}`);
+    }
+    assert.ok(handed > N && handed < 2 * N, `handed ${handed}`);
+    assert.strictEqual(drops.length, 2 * N - handed);
+    assert.deepStrictEqual(drops[0], ['t', 65536, true]);
+    slow.terminate();
+    await until(() => subs.length === 3);
+    assert.deepStrictEqual(subs[2], ['t', 1, 2]);
+    fast.close();
+    await closeServer(wss);
+  });
+
   it('typed in index.d.ts', () => {
     const fs = require('fs');
     const dts = fs.readFileSync(require('path').join(ROOT, 'node', 'index.d.ts'), 'utf8');
