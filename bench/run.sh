@@ -17,7 +17,7 @@ PEERS="$ROOT/bench/peers"
 PY="$ROOT/.venv/bin/python"
 RESULTS="$ROOT/bench/results"
 
-ALL_SERVERS="uvws uvws-base uvws-node uvws-python uvws-python-uvloop uvws-python-cb uvws-python-cb-uvloop lws lws4k lws-uv ws websockets websockets-uvloop picows picows-uvloop aiohttp aiohttp-uvloop raw"
+ALL_SERVERS="uvws uvws-base uws uvws-node uvws-python uvws-python-uvloop uvws-python-cb uvws-python-cb-uvloop lws lws4k lws-uv ws websockets websockets-uvloop picows picows-uvloop aiohttp aiohttp-uvloop raw"
 SERVERS="uvws,lws,lws4k,ws,websockets,websockets-uvloop,picows-uvloop,aiohttp,raw"
 SCENARIOS="100x16,10x64k,1x16,1000x16,100x1k"
 DURATION=5
@@ -51,6 +51,9 @@ usage: bench/run.sh [options]
   --no-build         do not (re)build the C tools
   --out FILE         results JSON path (default bench/results/<timestamp>.json)
   --uvws-bin PATH    the uvws echo server (default build/bin/echo_server)
+  --uws-bin PATH     a uWebSockets echo server built outside this repository
+                     (nothing here builds it): run as "uws"; it must take
+                     --host, --port 0 and print "listening on <port>"
   --base-bin PATH    a second uvws echo server, run as "uvws-base" (e.g. an
                      older build: bench/compare.sh REV makes one)
   --retries N        re-run a run up to N times when other processes used more
@@ -73,6 +76,7 @@ while [ $# -gt 0 ]; do
     --setup) SETUP=1; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) OUT=$2; shift 2 ;;
+    --uws-bin) UWS_BIN=$2; shift 2 ;;
     --base-bin) BASE_BIN=$(cd "$(dirname "$2")" 2>/dev/null && pwd)/$(basename "$2"); shift 2 ;;
     --uvws-bin) UVWS_BIN=$(cd "$(dirname "$2")" 2>/dev/null && pwd)/$(basename "$2"); shift 2 ;;
     --retries) RETRIES=$2; shift 2 ;;
@@ -133,6 +137,9 @@ server_def() {
     uvws)
         CMD=("$UVWS_BIN" --host 127.0.0.1 --port 0 --max-payload 67108864)
         [ -x "$UVWS_BIN" ] || SKIP="$UVWS_BIN not built yet (cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build)" ;;
+    uws)
+        CMD=("${UWS_BIN:-}" --host 127.0.0.1 --port 0)
+        [ -n "${UWS_BIN:-}" ] && [ -x "$UWS_BIN" ] || SKIP="no --uws-bin given (uWebSockets is built outside this repository)" ;;
     uvws-base)
         CMD=("${BASE_BIN:-}" --host 127.0.0.1 --port 0 --max-payload 67108864)
         [ -n "${BASE_BIN:-}" ] && [ -x "$BASE_BIN" ] || SKIP="no --base-bin given" ;;

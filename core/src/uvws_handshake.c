@@ -98,8 +98,16 @@ int uvws_check_request(const uvws_http_t *req, int http_major, int http_minor,
     *why = "Invalid Connection header";
     return 400;
   }
+  /* 13 is RFC 6455; 8 (hybi-08) has the same framing and handshake, and ws
+   * accepts it too. A missing or repeated header is a malformed request
+   * (400); a version we do not speak gets 426 and the ones we do (RFC 6455
+   * section 4.4). */
   v = find_unique(req, "sec-websocket-version", &len, &dup);
-  if (!v || dup || len != 2 || memcmp(v, "13", 2) != 0) {
+  if (!v || dup) {
+    *why = "Missing or invalid Sec-WebSocket-Version header";
+    return 400;
+  }
+  if (!((len == 2 && memcmp(v, "13", 2) == 0) || (len == 1 && v[0] == '8'))) {
     *why = "Unsupported WebSocket version";
     return 426;
   }
@@ -212,7 +220,7 @@ size_t uvws_build_error(char *out, size_t cap, int status,
   snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, uvws_status_text(status));
   PUTS(line);
   PUTS("Connection: close\r\nContent-Type: text/plain\r\n");
-  if (status == 426) PUTS("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+  if (status == 426) PUTS("Upgrade: websocket\r\nSec-WebSocket-Version: 13, 8\r\n");
   n = put_headers(out, cap, n, headers, num_headers);
   snprintf(line, sizeof(line), "Content-Length: %zu\r\n\r\n", body_len);
   PUTS(line);

@@ -4,6 +4,7 @@
  *   echo_server [--host 0.0.0.0] [--port 9001] [--max-payload BYTES] [--max-fragments N]
  *               [--tls-cert cert.pem --tls-key key.pem]   (wss://)
  *               [--deflate] [--deflate-no-takeover]      (permessage-deflate)
+ *               [--stats]     (print the server's counters when it stops)
  *
  * Prints "listening on <port>" once it accepts connections (port 0 picks a
  * free one). */
@@ -15,6 +16,17 @@
 
 static uvws_server_t *server;
 static uv_signal_t sigint, sigterm;
+static int print_stats;
+
+/* Every counter as "name value", from the one list in uvws.h. */
+static void dump_stats(uvws_server_t *s) {
+  uvws_stats_t st;
+  if (uvws_server_stats(s, &st) < 0) return;
+#define PRINT_STAT(name, desc) printf("stat %s %llu\n", #name, (unsigned long long)st.name);
+  UVWS_STATS_MAP(PRINT_STAT)
+#undef PRINT_STAT
+  fflush(stdout);
+}
 
 static void on_message(uvws_t *ws, const char *data, size_t len, int is_binary) {
   uvws_send(ws, data, len, is_binary ? UVWS_BINARY : UVWS_TEXT);
@@ -30,12 +42,13 @@ static void on_signal(uv_signal_t *h, int signum) {
   (void)signum;
   uv_signal_stop(&sigint);
   uv_signal_stop(&sigterm);
+  if (print_stats) dump_stats(server);
   if (uvws_server_close(server, on_closed) < 0) uv_stop(h->loop);
 }
 
 static void usage(void) {
   fprintf(stderr, "usage: echo_server [--host ADDR] [--port N] [--max-payload BYTES] [--max-fragments N] "
-                  "[--tls-cert FILE --tls-key FILE] [--deflate] [--deflate-no-takeover]\n");
+                  "[--tls-cert FILE --tls-key FILE] [--deflate] [--deflate-no-takeover] [--stats]\n");
   exit(2);
 }
 
@@ -47,6 +60,10 @@ int main(int argc, char **argv) {
   deflate.threshold = 1; /* compress everything, as an echo peer should */
   opts.port = 9001;
   for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--stats")) {
+      print_stats = 1;
+      continue;
+    }
     if (!strcmp(argv[i], "--deflate")) {
       opts.deflate = &deflate;
       continue;

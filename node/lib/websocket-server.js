@@ -137,7 +137,7 @@ class WebSocketServer extends EventEmitter {
     ) {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
-    if (options.perMessageDeflate && !binding.hasDeflate) {
+    if (options.perMessageDeflate && !binding.features.permessageDeflate) {
       unsupported('perMessageDeflate', 'this build of the uvws engine has no permessage-deflate; leave it false');
     }
     this._deflate = options.perMessageDeflate ? deflateOptions(options.perMessageDeflate) : null;

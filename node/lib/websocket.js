@@ -524,7 +524,7 @@ function initAsClient(ws, address, protocols, options) {
   if (isIpcUrl) unsupported('ws+unix: URLs (Unix domain sockets)', 'connect over TCP');
 
   if (opts.followRedirects) unsupported('followRedirects', 'connect to the final URL');
-  if (!binding.hasDeflate && opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
+  if (!binding.features.permessageDeflate && opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
     unsupported('perMessageDeflate', 'this build of the uvws engine has no permessage-deflate; pass perMessageDeflate: false');
   }
   if (opts.autoPong === false) unsupported('autoPong: false', 'the engine always answers pings');
@@ -564,7 +564,7 @@ function initAsClient(ws, address, protocols, options) {
   if (opts.maxFragments !== undefined) native.maxFragments = opts.maxFragments;
   if (isSecure) native.tls = clientTls(opts, parsedUrl.hostname);
   // As ws, a client offers permessage-deflate unless told not to.
-  if (binding.hasDeflate && opts.perMessageDeflate !== false) {
+  if (binding.features.permessageDeflate && opts.perMessageDeflate !== false) {
     native.deflate = deflateOptions(opts.perMessageDeflate === undefined ? true : opts.perMessageDeflate);
   }
 
@@ -696,7 +696,7 @@ function onOpen(protocol) {
   this._readyState = OPEN;
   this._opened = true;
   this._protocol = protocol;
-  if (binding.hasDeflate) this._extensions = binding.extensions(this._h);
+  if (binding.features.permessageDeflate) this._extensions = binding.extensions(this._h);
   const server = this._server;
   this.emit('open');
   if (server !== null) server._onOpen(this);

@@ -29,6 +29,9 @@
 #include <vector>
 
 #include "uvws.h"
+extern "C" {
+#include "uvws_deflate.h"
+}
 
 namespace {
 
@@ -596,7 +599,6 @@ void read_limits(const Napi::Object& o, uvws_limits_t* l) {
   if (has(o, "closeTimeout")) l->close_timeout_ms = (unsigned)get_int(o, "closeTimeout", 0);
 }
 
-#ifdef UVWS_NODE_DEFLATE
 // permessage-deflate, as ws's perMessageDeflate object (already normalised by
 // the JS layer): serverNoContextTakeover, clientNoContextTakeover,
 // serverMaxWindowBits, clientMaxWindowBits, level, memLevel, threshold.
@@ -613,7 +615,6 @@ bool read_deflate(const Napi::Value& v, uvws_deflate_options_t* d) {
   d->threshold = (size_t)get_int(o, "threshold", 0);
   return true;
 }
-#endif
 
 // TLS options, all PEM text (the JS layer turns Buffers and arrays into
 // strings): cert, key, ca, verifyClient (0/1/2), insecure, serverName,
@@ -781,10 +782,8 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   read_limits(o, &opts.limits);
   s->tls = read_tls(o.Get("tls"));
   if (s->tls) opts.tls = &s->tls->opts;
-#ifdef UVWS_NODE_DEFLATE
   uvws_deflate_options_t deflate;  // copied by the engine
   if (read_deflate(o.Get("deflate"), &deflate)) opts.deflate = &deflate;
-#endif
   uvws_server_t* srv = nullptr;
   int r = uvws_server_start(a->loop, &opts, &kServerCallbacks, on_upgrade, s.get(), &srv);
   if (r < 0) return Napi::Number::New(env, r);
@@ -1046,10 +1045,8 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   c->a = a;
   c->tls = read_tls(o.Get("tls"));
   if (c->tls) opts.tls = &c->tls->opts;
-#ifdef UVWS_NODE_DEFLATE
   uvws_deflate_options_t deflate;  // copied by the engine
   if (read_deflate(o.Get("deflate"), &deflate)) opts.deflate = &deflate;
-#endif
   uvws_t* ws = nullptr;
   int r = uvws_connect(a->loop, url.c_str(), &opts, &kClientCallbacks, c.get(), &ws);
   if (r < 0) return Napi::Number::New(env, r);
@@ -1146,11 +1143,7 @@ napi_value Resume(napi_env env, napi_callback_info info) {
 // "permessage-deflate").
 Napi::Value Extensions(const Napi::CallbackInfo& info) {
   Conn* c = conn_arg(info.Env(), info[0]);
-#ifdef UVWS_NODE_DEFLATE
   if (c && c->ws && uvws_compressed(c->ws)) return Napi::String::New(info.Env(), "permessage-deflate");
-#else
-  (void)c;
-#endif
   return Napi::String::New(info.Env(), "");
 }
 
@@ -1187,6 +1180,27 @@ Napi::Value Utf8IsValid(const Napi::CallbackInfo& info) {
 napi_value Fn(napi_env env, const char* name, napi_callback cb) {
   napi_value f;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f);
+  return f;
+}
+
+
+// What the engine this addon was built from can do, asked of the engine
+// itself (not of its header): permessage-deflate when its negotiation makes
+// an offer and accepts that offer back. The package's tests skip the
+// compression tests on an engine without it, and a test asserts that this
+// build reports every feature, so a regression here fails instead of
+// silently switching those tests off.
+Napi::Object EngineFeatures(Napi::Env env) {
+  uvws_deflate_options_t o;
+  std::memset(&o, 0, sizeof(o));
+  char offer[256];
+  char resp[256];
+  uvws_pmd_params_t params;
+  size_t n = uvws_pmd_client_offer(&o, offer, sizeof(offer));
+  bool deflate = n > 0 && uvws_pmd_server_negotiate(&o, offer, n, &params, resp, sizeof(resp)) == 1;
+  Napi::Object f = Napi::Object::New(env);
+  f.Set("tls", Napi::Boolean::New(env, true));
+  f.Set("permessageDeflate", Napi::Boolean::New(env, deflate));
   return f;
 }
 
@@ -1232,13 +1246,8 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("resume", Napi::Value(env, Fn(env, "resume", Resume)));
   exports.Set("remoteAddress", Napi::Function::New(env, RemoteAddress, "remoteAddress"));
   exports.Set("extensions", Napi::Function::New(env, Extensions, "extensions"));
-#ifdef UVWS_NODE_DEFLATE
-  exports.Set("hasDeflate", Napi::Boolean::New(env, true));
   exports.Set("NO_COMPRESS", Napi::Number::New(env, UVWS_NO_COMPRESS));
-#else
-  exports.Set("hasDeflate", Napi::Boolean::New(env, false));
-  exports.Set("NO_COMPRESS", Napi::Number::New(env, 0));
-#endif
+  exports.Set("features", EngineFeatures(env));
   exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
   exports.Set("errName", Napi::Function::New(env, ErrName, "errName"));
   exports.Set("closeCodeIsValid", Napi::Function::New(env, CloseCodeIsValid, "closeCodeIsValid"));

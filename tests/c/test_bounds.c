@@ -697,6 +697,98 @@ static void test_counters(void) {
   EXPECT_INT(e2e_run(loop, 10000), 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* Reads stop while paused, and while the upgrade hook decides         */
+/* ------------------------------------------------------------------ */
+
+static uvws_upgrade_t *held_up;
+static int pause_on_open;
+
+static void hold_hook(uvws_server_t *s, uvws_upgrade_t *up, const uvws_http_t *req) {
+  (void)s, (void)req;
+  held_up = up; /* decided later by the test */
+}
+
+static void p_open(uvws_t *ws, const uvws_http_t *r) {
+  (void)r;
+  fl.ws = ws;
+  fl.opens++;
+  if (pause_on_open) uvws_pause(ws);
+}
+
+static void p_message(uvws_t *ws, const char *d, size_t n, int bin) {
+  (void)ws, (void)d, (void)bin;
+  if (n == 1024 && (unsigned char)d[0] == (unsigned char)(fl.messages & 0xff)) fl.messages++;
+}
+
+/* A peer that sends `count` 1 KiB messages right behind its request: the
+ * server must stop reading (so the peer's own write queue grows, and the
+ * server holds at most one read) until the test lets it go on. */
+static void flood_unread(int paused) {
+  enum { COUNT = 8192 };
+  memset(&fl, 0, sizeof(fl));
+  held_up = NULL;
+  pause_on_open = paused;
+  uvws_server_options_t so;
+  uvws_server_options_init(&so);
+  uvws_callbacks_t cb = {0};
+  cb.on_open = p_open;
+  cb.on_message = p_message;
+  uvws_server_t *server =
+      e2e_server(loop, "127.0.0.1", &so, &cb, paused ? NULL : hold_hook, NULL);
+  uint8_t *frames = malloc((size_t)COUNT * 1040), payload[1024];
+  size_t n = 0;
+  for (int i = 0; i < COUNT; i++) {
+    memset(payload, i & 0xff, sizeof(payload));
+    n += e2e_frame(frames + n, 1, 0x2, 1, payload, sizeof(payload));
+  }
+  char req[512];
+  size_t rl = e2e_request(req, sizeof(req), "/", NULL);
+  e2e_raw_t raw;
+  memset(&raw, 0, sizeof(raw));
+  raw.no_read = 1;
+  raw.on_connect = raw_connected_shrink;
+  e2e_raw_connect(loop, &raw, "127.0.0.1", uvws_server_port(server));
+  e2e_spin(loop, 50);
+  e2e_raw_write(&raw, req, rl);
+  e2e_raw_write(&raw, frames, n);
+  free(frames);
+  /* The peer's bytes back up on its side: the server is not reading. */
+  size_t backlog = 0;
+  for (int waited = 0; waited < 20000; waited += 20) {
+    e2e_spin(loop, 20);
+    backlog = uv_stream_get_write_queue_size((uv_stream_t *)&raw.tcp);
+    if (backlog > (size_t)COUNT * 1030 / 2) break;
+  }
+  int before = fl.messages;
+  e2e_spin(loop, 100);
+  size_t later = uv_stream_get_write_queue_size((uv_stream_t *)&raw.tcp);
+  fprintf(stderr, "  %s: %zu of %zu bytes still unsent by the peer, %d messages read\n",
+          paused ? "paused" : "undecided upgrade", later, n + rl, fl.messages);
+  EXPECT(later > (size_t)COUNT * 1030 / 2);
+  /* What one read brought with the request may still be delivered (as in
+   * ws, pausing stops reading, not what was already read): at most one
+   * read buffer (256 KiB), and nothing more while paused. */
+  EXPECT(fl.messages <= 256);
+  EXPECT_INT(fl.messages, before);
+  if (!paused) EXPECT_INT(fl.messages, 0);
+  /* Let it go on: everything arrives, in order. */
+  if (paused) {
+    EXPECT_INT(uvws_resume(fl.ws), 0);
+  } else {
+    EXPECT(held_up != NULL);
+    EXPECT_INT(uvws_upgrade_accept(held_up, NULL, NULL, 0, NULL), 0);
+  }
+  for (int waited = 0; waited < 60000 && fl.messages < COUNT; waited += 20) e2e_spin(loop, 20);
+  EXPECT_INT(fl.messages, COUNT);
+  e2e_raw_close(&raw);
+  uvws_server_close(server, NULL);
+  EXPECT_INT(e2e_run(loop, 10000), 0);
+}
+
+static void test_no_read_while_paused(void) { flood_unread(1); }
+static void test_no_read_while_deciding(void) { flood_unread(0); }
+
 int main(void) {
   loop = uv_default_loop();
   test_ping_flood_server();
@@ -707,5 +799,7 @@ int main(void) {
   test_header_injection_client();
   test_default_fragments();
   test_counters();
+  test_no_read_while_paused();
+  test_no_read_while_deciding();
   return e2e_report("bounds");
 }

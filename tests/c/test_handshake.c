@@ -232,14 +232,16 @@ static void test_request_errors(void) {
   expect_request("Connection without upgrade", REQ("Connection:", "Connection: keep-alive\r\n"),
                  NULL, 400);
   expect_request("Connection: upgraded", REQ("Connection:", "Connection: upgraded\r\n"), NULL, 400);
-  expect_request("missing version", REQ("Sec-WebSocket-Version:", NULL), NULL, 426);
+  expect_request("missing version", REQ("Sec-WebSocket-Version:", NULL), NULL, 400);
   expect_request("version 8", REQ("Sec-WebSocket-Version:", "Sec-WebSocket-Version: 8\r\n"),
-                 NULL, 426);
+                 NULL, 0);
   expect_request("version 14", REQ("Sec-WebSocket-Version:", "Sec-WebSocket-Version: 14\r\n"),
+                 NULL, 426);
+  expect_request("version 7", REQ("Sec-WebSocket-Version:", "Sec-WebSocket-Version: 7\r\n"),
                  NULL, 426);
   expect_request("version 13, 8",
                  REQ("Sec-WebSocket-Version:", "Sec-WebSocket-Version: 13, 8\r\n"), NULL, 426);
-  expect_request("version duplicated", REQ(NULL, "Sec-WebSocket-Version: 13\r\n"), NULL, 426);
+  expect_request("version duplicated", REQ(NULL, "Sec-WebSocket-Version: 13\r\n"), NULL, 400);
   expect_request("missing key", REQ("Sec-WebSocket-Key:", NULL), NULL, 400);
   static const char *bad_keys[] = {
       "",
@@ -686,7 +688,7 @@ static void test_build_error(void) {
       CHECK_MEM(v, vl, "5", 1);
       if (statuses[i] == 426) {
         v = uvws_http_header(&h.http, "sec-websocket-version", &vl);
-        CHECK_MEM(v, vl, "13", 2);
+        CHECK_MEM(v, vl, "13, 8", 5);
         v = uvws_http_header(&h.http, "upgrade", &vl);
         CHECK_MEM(v, vl, "websocket", 9);
       }
