@@ -350,6 +350,7 @@ static int publish(uvws_server_t *s, uvws_t *except, const char *topic, size_t t
 
 int uvws_publish(uvws_t *ws, const char *topic, size_t topic_len, const void *data,
                  size_t len, int flags) {
+  UVWS__CHECK(ws);
   if (!ws) return UVWS_EINVAL;
   if (!ws->server) return UVWS_ENOTSUP;
   return publish(ws->server, ws, topic, topic_len, data, len, flags);
@@ -378,6 +379,7 @@ size_t uvws_server_broadcast(uvws_server_t *s, const void *data, size_t len, int
 /* ------------------------------------------------------------------ */
 
 int uvws_subscribe(uvws_t *ws, const char *filter, size_t len) {
+  UVWS__CHECK(ws);
   if (!ws) return UVWS_EINVAL;
   if (!ws->server) return UVWS_ENOTSUP;
   /* Past this point the connection has been (or is about to be)
@@ -395,6 +397,7 @@ int uvws_subscribe(uvws_t *ws, const char *filter, size_t len) {
 }
 
 int uvws_unsubscribe(uvws_t *ws, const char *filter, size_t len) {
+  UVWS__CHECK(ws);
   if (!ws || !filter || !len) return UVWS_EINVAL;
   if (!ws->server) return UVWS_ENOTSUP;
   struct uvws_pubsub *ps = ws->server->ps;
@@ -408,12 +411,14 @@ int uvws_unsubscribe(uvws_t *ws, const char *filter, size_t len) {
 }
 
 int uvws_is_subscribed(const uvws_t *ws, const char *filter, size_t len) {
+  UVWS__CHECK(ws);
   if (!ws || !ws->server || !ws->server->ps || !ws->aux || !ws->aux->subs || !filter) return 0;
   return uvws_subs_has(ws->server->ps->topics, ws->aux->subs, filter, len);
 }
 
 size_t uvws_topics(const uvws_t *ws, int (*fn)(uvws_t *, const char *, size_t, void *),
                    void *arg) {
+  UVWS__CHECK(ws);
   if (!ws || !ws->aux || !ws->aux->subs) return 0;
   const uvws_subs_t *s = ws->aux->subs;
   size_t n = s->n;
