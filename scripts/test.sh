@@ -4,7 +4,8 @@
 # UndefinedBehaviorSanitizer, and the end-to-end ones under valgrind), the
 # install test, the conformance runs, the Python and Node packages' tests, the
 # demo (tests/demo: it must pass, and fail when a fault is injected), the
-# interop matrix (every client against every server, tests/matrix), the uvws
+# hostile peers (ping floods, tests/hostile), the interop matrix (every
+# client against every server, tests/matrix), the uvws
 # command-line tools (tests/cli) and the README's quick starts and the API
 # pages (tests/readme).
 # Exits non-zero if anything failed.
@@ -93,6 +94,12 @@ if [ -x tests/demo/test_demo.sh ]; then
   section "Demo: scripts/demo.sh (C client, Node gateway, Python worker over wss://), then with faults injected"
   tests/demo/test_demo.sh
   record "demo" $?
+fi
+
+if [ -d tests/hostile ]; then
+  section "Hostile peers: ping floods (raw sockets) against the C, Python and Node echo servers and clients"
+  .venv/bin/python -m pytest -q tests/hostile
+  record "hostile" $?
 fi
 
 if [ -f tests/matrix/run.py ]; then

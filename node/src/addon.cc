@@ -439,13 +439,29 @@ void on_dropped(uvws_t* ws, const char* topic, size_t tlen, const void* data, si
   call_js(s->a, js_self(env, s->self), FN_DROPPED, 4, argv);
 }
 
+// The counters as a JS object, in UVWS_STATS_MAP order.
+napi_value stats_to_js(napi_env env, const uvws_stats_t* st) {
+  napi_value o;
+  napi_create_object(env, &o);
+#define XX(name, desc) napi_set_named_property(env, o, #name, js_int(env, (int64_t)st->name));
+  UVWS_STATS_MAP(XX)
+#undef XX
+  return o;
+}
+
+// onServerClosed(finalStats): the server's counters as it ends, so that
+// JavaScript can keep them once the engine server is gone.
 void on_server_closed(uvws_server_t* server) {
   Server* s = static_cast<Server*>(uvws_server_get_data(server));
   if (!s) return;
   if (s->a->alive && s->self) {
     napi_env env = s->a->env;
     Scope scope(env);
-    call_js(s->a, js_self(env, s->self), FN_SERVER_CLOSED, 0, nullptr);
+    uvws_stats_t st;
+    napi_value argv[1];
+    if (uvws_server_stats(server, &st) == 0) argv[0] = stats_to_js(env, &st);
+    else napi_get_null(env, &argv[0]);
+    call_js(s->a, js_self(env, s->self), FN_SERVER_CLOSED, 1, argv);
   }
   server_detach(s);
 }
@@ -753,6 +769,47 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The options every server and client of the addon starts from (the
+// engine's defaults); defaults() exports them, so that tests compare the
+// documented defaults with these very values.
+void server_defaults(uvws_server_options_t* o) { uvws_server_options_init(o); }
+void client_defaults(uvws_client_options_t* o) { uvws_client_options_init(o); }
+
+napi_value limits_to_js(napi_env env, const uvws_limits_t* l) {
+  napi_value o;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "maxPayload", js_int(env, (int64_t)l->max_payload));
+  napi_set_named_property(env, o, "maxFragments", js_int(env, l->max_fragments));
+  napi_set_named_property(env, o, "maxBackpressure", js_int(env, (int64_t)l->max_backpressure));
+  napi_set_named_property(env, o, "closeOnBackpressure", js_int(env, l->close_on_backpressure));
+  napi_set_named_property(env, o, "idleTimeout", js_int(env, l->idle_timeout_ms));
+  napi_set_named_property(env, o, "pingInterval", js_int(env, l->ping_interval_ms));
+  napi_set_named_property(env, o, "pongTimeout", js_int(env, l->pong_timeout_ms));
+  napi_set_named_property(env, o, "closeTimeout", js_int(env, l->close_timeout_ms));
+  return o;
+}
+
+// defaults() -> {server: {...}, client: {...}}: what an option left out is.
+napi_value Defaults(napi_env env, napi_callback_info info) {
+  uvws_server_options_t so;
+  uvws_client_options_t co;
+  server_defaults(&so);
+  client_defaults(&co);
+  napi_value server = limits_to_js(env, &so.limits), client = limits_to_js(env, &co.limits), r;
+  napi_set_named_property(env, server, "backlog", js_int(env, so.backlog));
+  napi_set_named_property(env, server, "maxHeaderBytes", js_int(env, (int64_t)so.max_header_bytes));
+  napi_set_named_property(env, server, "maxHeaders", js_int(env, so.max_headers));
+  napi_set_named_property(env, server, "handshakeTimeout", js_int(env, so.handshake_timeout_ms));
+  napi_set_named_property(env, server, "maxConnections", js_int(env, so.max_connections));
+  napi_set_named_property(env, server, "maxPendingHandshakes", js_int(env, so.max_pending_handshakes));
+  napi_set_named_property(env, client, "handshakeTimeout", js_int(env, co.connect_timeout_ms));
+  napi_set_named_property(env, client, "maxResponseBytes", js_int(env, (int64_t)co.max_response_bytes));
+  napi_create_object(env, &r);
+  napi_set_named_property(env, r, "server", server);
+  napi_set_named_property(env, r, "client", client);
+  return r;
+}
+
 // listen(serverObj, opts) -> External | negative error code
 Napi::Value Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -762,8 +819,7 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   auto s = std::make_unique<Server>();
   s->a = a;
   uvws_server_options_t opts;
-  uvws_server_options_init(&opts);
-  opts.limits.max_backpressure = 0;  // ws never drops: it buffers
+  server_defaults(&opts);
   if (has(o, "host")) {
     s->host = get_string(o, "host");
     opts.host = s->host.c_str();
@@ -779,6 +835,8 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   if (has(o, "maxHeaders")) opts.max_headers = (unsigned)get_int(o, "maxHeaders", 64);
   if (has(o, "handshakeTimeout")) opts.handshake_timeout_ms = (unsigned)get_int(o, "handshakeTimeout", 10000);
   if (has(o, "maxConnections")) opts.max_connections = (unsigned)get_int(o, "maxConnections", 0);
+  if (has(o, "maxPendingHandshakes"))
+    opts.max_pending_handshakes = (unsigned)get_int(o, "maxPendingHandshakes", 0);
   read_limits(o, &opts.limits);
   s->tls = read_tls(o.Get("tls"));
   if (s->tls) opts.tls = &s->tls->opts;
@@ -817,6 +875,20 @@ Napi::Value ServerAddress(const Napi::CallbackInfo& info) {
   struct sockaddr_storage ss;
   if (uvws_server_address(s->srv, &ss) < 0) return info.Env().Null();
   return Napi::Value(info.Env(), sockaddr_to_js(info.Env(), &ss));
+}
+
+// serverStats(server) -> {name: number, ...} in UVWS_STATS_MAP order, or
+// null once the server is closed.
+napi_value ServerStats(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  Server* s = external<Server>(env, argv[0]);
+  uvws_stats_t st;
+  if (!s || !s->srv || uvws_server_stats(s->srv, &st) < 0) {
+    napi_value n;
+    napi_get_null(env, &n);
+    return n;
+  }
+  return stats_to_js(env, &st);
 }
 
 Napi::Value ServerConnections(const Napi::CallbackInfo& info) {
@@ -978,7 +1050,14 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   HeaderList hl;
   read_headers(info[3], &hl);
   int r = uvws_upgrade_accept(u->up, has_proto ? proto.c_str() : nullptr, hl.h.data(), hl.h.size(), c);
-  if (r == UVWS_EPROTOCOL) return Napi::Number::New(env, r);  // nothing decided
+  if (r == UVWS_EPROTOCOL) return Napi::Number::New(env, r);  // nothing decided: JS retries
+  if (r == UVWS_EINVAL) {
+    // A header the engine refused (uvws_last_error() says which): nothing
+    // decided, and this connection object will not be used.
+    if (!c->attached && c->self) napi_delete_reference(env, c->self);
+    c->self = nullptr;
+    return Napi::Number::New(env, r);
+  }
   u->decided = true;
   if (r == 0 && !c->ws) r = UVWS_ECLOSED;  // the 101 could not be written
   if (r < 0 && !c->attached) {
@@ -999,9 +1078,9 @@ Napi::Value Reject(const Napi::CallbackInfo& info) {
   std::string body;
   bool has_body = info[3].IsString();
   if (has_body) body = info[3].As<Napi::String>().Utf8Value();
-  u->decided = true;
   int r = uvws_upgrade_reject(u->up, status, hl.h.data(), hl.h.size(), has_body ? body.data() : nullptr,
                               body.size());
+  if (r != UVWS_EINVAL) u->decided = true;  // EINVAL: a refused header, nothing decided
   return Napi::Number::New(env, r);
 }
 
@@ -1017,8 +1096,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   std::string url = info[1].As<Napi::String>().Utf8Value();
   Napi::Object o = info[2].As<Napi::Object>();
   uvws_client_options_t opts;
-  uvws_client_options_init(&opts);
-  opts.limits.max_backpressure = 0;
+  client_defaults(&opts);
   HeaderList hl;
   read_headers(o.Get("headers"), &hl);
   opts.headers = hl.h.data();
@@ -1154,6 +1232,9 @@ Napi::Value RemoteAddress(const Napi::CallbackInfo& info) {
   return Napi::Value(info.Env(), sockaddr_to_js(info.Env(), &ss));
 }
 
+// Which header, subprotocol or TLS file the last synchronous failure was about.
+Napi::Value LastError(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), uvws_last_error()); }
+
 Napi::Value Strerror(const Napi::CallbackInfo& info) {
   int err = info[0].As<Napi::Number>().Int32Value();
   return Napi::String::New(info.Env(), uvws_strerror(err));
@@ -1249,6 +1330,14 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("NO_COMPRESS", Napi::Number::New(env, UVWS_NO_COMPRESS));
   exports.Set("features", EngineFeatures(env));
   exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
+  exports.Set("lastError", Napi::Function::New(env, LastError, "lastError"));
+  exports.Set("serverStats", Napi::Value(env, Fn(env, "serverStats", ServerStats)));
+  exports.Set("defaults", Napi::Value(env, Fn(env, "defaults", Defaults)));
+  Napi::Object statsDesc = Napi::Object::New(env);
+#define XX(name, desc) statsDesc.Set(#name, Napi::String::New(env, desc));
+  UVWS_STATS_MAP(XX)
+#undef XX
+  exports.Set("statsFields", statsDesc);
   exports.Set("errName", Napi::Function::New(env, ErrName, "errName"));
   exports.Set("closeCodeIsValid", Napi::Function::New(env, CloseCodeIsValid, "closeCodeIsValid"));
   exports.Set("utf8IsValid", Napi::Function::New(env, Utf8IsValid, "utf8IsValid"));

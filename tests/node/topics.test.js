@@ -144,6 +144,34 @@ describe('topics', () => {
     await closeServer(wss);
   });
 
+  it("without a 'dropped' listener a subscriber past maxBackpressure is closed (1008), the others go on", async () => {
+    const wss = await listen(WebSocket, { maxBackpressure: 256 * 1024 });
+    const server = [];
+    const closes = [];
+    wss.on('connection', (ws) => {
+      ws.subscribe('t');
+      ws.on('error', (e) => closes.push(e.code));
+      ws.on('close', (code) => closes.push(code));
+      server.push(ws);
+    });
+    const fast = await client(wss.address().port, '/fast');
+    const slow = await client(wss.address().port, '/slow');
+    slow.pause();
+    await until(() => server.length === 2);
+    const big = Buffer.alloc(65536, 9);
+    const N = 500;
+    for (let i = 0; i < N; i++) {
+      wss.publish('t', big);
+      await until(() => fast.got.length === i + 1, 5000, `message ${i}`);
+    }
+    await until(() => closes.length === 2, 5000, 'the slow one closed');
+    assert.deepStrictEqual(closes, ['ERR_UVWS_BACKPRESSURE', 1008]);
+    assert.strictEqual(wss.numSubscribers('t'), 1);
+    slow.terminate();
+    fast.close();
+    await closeServer(wss);
+  });
+
   it('typed in index.d.ts', () => {
     const fs = require('fs');
     const dts = fs.readFileSync(require('path').join(ROOT, 'node', 'index.d.ts'), 'utf8');
