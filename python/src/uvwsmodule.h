@@ -98,6 +98,8 @@ typedef struct ServerObject {
   PyObject *on_open;        /* (conn, request) */
   PyObject *on_upgrade;     /* (upgrade, request, protocols) or NULL */
   PyObject *on_closed;      /* () once closed */
+  PyObject *on_subscription; /* (conn, topic, new_count, old_count) or NULL */
+  PyObject *on_dropped;     /* (conn, topic or None, data) or NULL */
   PyObject *tls_keep;
   void *tls_mem;
   uvws_deflate_options_t *deflate;
@@ -152,6 +154,14 @@ void uvwspy_call(LoopObject *loop, PyObject *obj, const char *where,
 /* Request / response head as a tuple:
  * (status, path, query, headers, remote_ip, remote_port) */
 PyObject *uvwspy_http_tuple(const uvws_http_t *http);
+
+/* conn.c: topics */
+/* A topic argument (str, or bytes of UTF-8). */
+int uvwspy_topic_arg(PyObject *o, const char **p, Py_ssize_t *n);
+/* publish(topic, data, binary=None, compress=True) of a connection (ws) or
+ * a server (ws NULL). */
+PyObject *uvwspy_publish(LoopObject *L, uvws_server_t *srv, uvws_t *ws, PyObject *args,
+                         PyObject *kw);
 
 /* loop.c */
 int uvwspy_loop_is_owner(LoopObject *L);
