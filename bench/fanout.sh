@@ -37,6 +37,12 @@ options: --servers LIST (default $SERVERS)
          --scenarios LIST (default $SCENARIOS)
          --duration S (default $DURATION)  --warmup S (default $WARMUP)
          --pin none|same   same: server and load generator on CPU 0
+         --uws-bin PATH    a uWebSockets fan-out server built outside this
+                           repository (nothing here builds it), run as "uws":
+                           it must take --fanout and --port 0, print
+                           "listening on <port>", subscribe connections whose
+                           query has role=sub to "t" (answering "ok") and
+                           App::publish every other message to "t"
 EOF
 }
 
@@ -47,6 +53,7 @@ while [ $# -gt 0 ]; do
         --duration) DURATION=$2; shift 2 ;;
         --warmup) WARMUP=$2; shift 2 ;;
         --pin) PIN=$2; shift 2 ;;
+        --uws-bin) UWS_BIN=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "fanout.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -67,6 +74,8 @@ server_cmd() {
         uvws-python) echo "$PY $PEERS/uvws_fanout.py --port 0" ;;
         ws) echo "node $PEERS/ws_fanout.js --port 0" ;;
         websockets) echo "$PY $PEERS/websockets_fanout.py --port 0" ;;
+        uws) if [ -n "${UWS_BIN:-}" ] && [ -x "$UWS_BIN" ]; then echo "$UWS_BIN --fanout --port 0"
+             else echo "fanout.sh: server uws needs --uws-bin PATH (built outside this repository)" >&2; return 1; fi ;;
         *) return 1 ;;
     esac
 }

@@ -213,6 +213,20 @@ static void queue_kick(uvws_t *ws) {
   q->writing = 1;
 }
 
+/* The queue went empty: free it, then what waited for that. May run user
+ * code (on_drain). */
+static void queue_drained(uvws_t *ws) {
+  free(ws->outq);
+  ws->outq = NULL;
+  /* The peer reads again: the pong it is owed goes first. */
+  if (ws->aux && ws->aux->pong_owed) send_owed_pong(ws);
+  maybe_shutdown(ws);
+  if ((ws->flags & F_NEED_DRAIN) && !(ws->flags & F_HANDLE_CLOSING)) {
+    ws->flags &= ~F_NEED_DRAIN;
+    if (ws->conf->cb.on_drain && ws->state == UVWS_OPEN) ws->conf->cb.on_drain(ws);
+  }
+}
+
 static void on_write(uv_write_t *req, int status) {
   uvws_t *ws = req->data;
   uvws_outq_t *q = ws->outq;
@@ -234,15 +248,42 @@ static void on_write(uv_write_t *req, int status) {
     queue_kick(ws);
     return;
   }
-  free(q);
-  ws->outq = NULL;
-  /* The peer reads again: the pong it is owed goes first. */
-  if (ws->aux && ws->aux->pong_owed) send_owed_pong(ws);
-  maybe_shutdown(ws);
-  if ((ws->flags & F_NEED_DRAIN) && !(ws->flags & F_HANDLE_CLOSING)) {
-    ws->flags &= ~F_NEED_DRAIN;
-    if (ws->conf->cb.on_drain && ws->state == UVWS_OPEN) ws->conf->cb.on_drain(ws);
+  queue_drained(ws);
+}
+
+/* Write the queue now, as far as the socket takes it without blocking:
+ * one writev and no write request, so a connection that had a few batched
+ * frames this turn costs one syscall and no callback a turn later. What the
+ * socket does not take goes through queue_kick. */
+static void queue_flush(uvws_t *ws) {
+  uvws_outq_t *q = ws->outq;
+  if (!q || q->writing || !q->head || (ws->flags & F_HANDLE_CLOSING)) return;
+  unsigned n = 0;
+  for (uvws_chunk_t *c = q->head; c && n < UVWS_MAX_WRITE_BUFS; c = c->next)
+    q->bufs[n++] = uv_buf_init((char *)c->data, (unsigned)c->len);
+  int r = uv_try_write((uv_stream_t *)&ws->tcp, q->bufs, n);
+  if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS) {
+    uvws__conn_abort(ws, r, NULL);
+    return;
   }
+  size_t done = r > 0 ? (size_t)r : 0;
+  while (done && q->head) {
+    uvws_chunk_t *c = q->head;
+    if (done < c->len) {
+      /* Partly written: it is closed to appends from here (data != buf). */
+      c->data += done;
+      c->len -= done;
+      q->bytes -= done;
+      break;
+    }
+    done -= c->len;
+    q->bytes -= c->len;
+    q->head = c->next;
+    if (!q->head) q->tail = NULL;
+    release_chunk(c);
+  }
+  if (q->head) queue_kick(ws);
+  else queue_drained(ws);
 }
 
 /* Write `bufs` now, as far as the socket takes them, and queue the rest.
@@ -484,6 +525,8 @@ int uvws__queue_ref(uvws_t *ws, const uint8_t *data, size_t len,
 }
 
 void uvws__queue_kick(uvws_t *ws) { queue_kick(ws); }
+
+void uvws__queue_flush(uvws_t *ws) { queue_flush(ws); }
 
 int uvws__backpressure(uvws_t *ws) { return backpressure_check(ws); }
 

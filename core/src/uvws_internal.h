@@ -231,6 +231,9 @@ int uvws__queue_copy(uvws_t *ws, const uint8_t *hdr, size_t hlen,
 int uvws__queue_ref(uvws_t *ws, const uint8_t *data, size_t len,
                     void (*release)(const void *, void *), void *arg);
 void uvws__queue_kick(uvws_t *ws);
+/* Write the queue now as far as the socket takes it (uv_try_write), the
+ * rest through uvws__queue_kick. May run on_drain. */
+void uvws__queue_flush(uvws_t *ws);
 
 /* --- pubsub.c --- */
 /* Write the queues of the connections published to this turn. */

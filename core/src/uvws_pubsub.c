@@ -26,6 +26,12 @@ struct uvws_pubsub {
   uvws_topic_callbacks_t cb;
   uint64_t epoch;                /* one per publish: selects each
                                     subscriber once */
+  /* The target list of a publish, kept between publishes so that a topic
+   * with many subscribers costs no allocation per publish. A publish made
+   * while another one delivers (from on_dropped or on_drain) uses its own. */
+  uvws_t **tbuf;
+  size_t tcap;
+  int tbusy;
 };
 
 static struct uvws_pubsub *ps_get(uvws_server_t *s) {
@@ -42,6 +48,7 @@ static struct uvws_pubsub *ps_get(uvws_server_t *s) {
 
 void uvws__pubsub_free(uvws_server_t *s) {
   if (!s->ps) return;
+  free(s->ps->tbuf);
   uvws_topics_free(s->ps->topics);
   free(s->ps);
   s->ps = NULL;
@@ -79,13 +86,15 @@ static int kick_add(uvws_t *ws) {
 }
 
 void uvws__fanout_flush(uvws_loopctx_t *lc) {
-  /* Writing never runs user code; a failed write only starts closing,
-   * which takes nothing off this list (F_KICK is cleared first). */
+  /* A flush that empties a queue may run on_drain, which may publish again
+   * (appending to this list, perhaps moving it: hence the index and the
+   * fresh read of lc->kick) or close a connection (which clears its entry).
+   * A failed write only starts closing. */
   for (size_t i = 0; i < lc->kick_len; i++) {
     uvws_t *ws = lc->kick[i];
     if (!ws) continue;
     ws->flags &= ~F_KICK;
-    uvws__queue_kick(ws);
+    uvws__queue_flush(ws);
   }
   lc->kick_len = 0;
 }
@@ -279,14 +288,23 @@ typedef struct targets {
   uvws_t *stack[64];
   uvws_t *except;
   uint64_t epoch;
+  struct uvws_pubsub *ps;        /* v is ps->tbuf (borrowed), or NULL */
   int oom;
 } targets_t;
 
-static void targets_init(targets_t *t) {
-  t->v = t->stack;
+static void targets_init(targets_t *t, struct uvws_pubsub *ps) {
   t->n = 0;
-  t->cap = sizeof(t->stack) / sizeof(t->stack[0]);
   t->oom = 0;
+  t->ps = ps && !ps->tbusy ? ps : NULL;
+  if (t->ps && ps->tbuf) {
+    ps->tbusy = 1;
+    t->v = ps->tbuf;
+    t->cap = ps->tcap;
+  } else {
+    if (t->ps) ps->tbusy = 1;
+    t->v = t->stack;
+    t->cap = sizeof(t->stack) / sizeof(t->stack[0]);
+  }
 }
 
 static void targets_push(targets_t *t, uvws_t *ws) {
@@ -300,12 +318,17 @@ static void targets_push(targets_t *t, uvws_t *ws) {
     if (t->v == t->stack) memcpy(v, t->stack, sizeof(t->stack));
     t->v = v;
     t->cap = cap;
+    if (t->ps) { /* the grown buffer is the one kept */
+      t->ps->tbuf = v;
+      t->ps->tcap = cap;
+    }
   }
   t->v[t->n++] = ws;
 }
 
 static void targets_free(targets_t *t) {
-  if (t->v != t->stack) free(t->v);
+  if (t->ps) t->ps->tbusy = 0;
+  else if (t->v != t->stack) free(t->v);
 }
 
 static void collect(uvws_topic_t *topic, void *arg) {
@@ -334,7 +357,7 @@ static int publish(uvws_server_t *s, uvws_t *except, const char *topic, size_t t
   struct uvws_pubsub *ps = s->ps;
   if (!ps || uvws_topics_count(ps->topics) == 0) return 0;
   targets_t t;
-  targets_init(&t);
+  targets_init(&t, ps);
   t.except = except;
   t.epoch = ++ps->epoch;
   uvws_topics_match(ps->topics, topic, topic_len, collect, &t);
@@ -365,7 +388,7 @@ int uvws_server_publish(uvws_server_t *s, const char *topic, size_t topic_len,
 size_t uvws_server_broadcast(uvws_server_t *s, const void *data, size_t len, int flags) {
   if (!s || check_flags(flags) < 0 || (!data && len)) return 0;
   targets_t t;
-  targets_init(&t);
+  targets_init(&t, ps_get(s)); /* NULL (out of memory) still works */
   for (uvws_t *ws = s->conns; ws; ws = ws->next)
     if (ws->state == UVWS_OPEN && (ws->flags & F_EXPOSED)) targets_push(&t, ws);
   msg_t m = {.s = s, .data = data, .len = len, .flags = flags};
