@@ -162,8 +162,18 @@ static void on_write(uv_write_t *req, int status);
 static void send_owed_pong(uvws_t *ws);
 
 static uvws_outq_t *outq_get(uvws_t *ws) {
-  if (!ws->outq) ws->outq = calloc(1, sizeof(*ws->outq));
-  return ws->outq;
+  if (ws->outq) return ws->outq;
+  /* Not calloc: the write request and the buffer array (most of its ~740
+   * bytes) are filled before use, and a fan-out turn makes one of these
+   * per subscriber. */
+  uvws_outq_t *q = malloc(sizeof(*q));
+  if (q) {
+    q->head = q->tail = NULL;
+    q->bytes = 0;
+    q->inflight = 0;
+    q->writing = 0;
+  }
+  return ws->outq = q;
 }
 
 static int queue_append(uvws_t *ws, const uint8_t *p, size_t n,
