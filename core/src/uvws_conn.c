@@ -63,7 +63,8 @@ static void conn_free(uvws_t *ws) {
 #ifdef UVWS_DEBUG
   uvws__quarantine(lc, ws);
 #else
-  free(ws);
+  if (ws->flags & F_CLIENT) free(ws); /* inside its client_conn_t */
+  else uvws_pool_free(&lc->conns, ws);
 #endif
   /* A paused connection has no active handle, yet its timeouts must run
    * and the loop must not end under it: the tick holds the loop while any

@@ -8,6 +8,7 @@
 
 #include "uvws.h"
 #include "uvws_http.h"
+#include "uvws_pool.h"
 #include "uvws_deflate.h"
 #include "uvws_error.h"
 #include "uvws_handshake.h"
@@ -50,6 +51,8 @@ typedef struct uvws_loopctx {
   int handles_open;
   void (*released_cb)(void *arg);
   void *released_arg;
+  uvws_pool_t conns;          /* server connections' uvws_t (uvws_pool.h:
+                                 dense, apart from handshake garbage) */
 } uvws_loopctx_t;
 
 uvws_loopctx_t *uvws__loopctx_get(uv_loop_t *loop);

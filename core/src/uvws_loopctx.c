@@ -89,6 +89,7 @@ uvws_loopctx_t *uvws__loopctx_get(uv_loop_t *loop) {
   }
   lc->loop = loop;
   lc->refs = 1;
+  uvws_pool_init(&lc->conns, sizeof(uvws_t));
   lc->rand_pos = sizeof(lc->rand);
   uv_prepare_init(loop, &lc->prepare);
   uv_check_init(loop, &lc->check);
@@ -118,6 +119,7 @@ static void on_handle_closed(uv_handle_t *h) {
   free(lc->tls_in);
   free(lc->tls_out);
   uvws_pmd_shared_free(lc->pmd);
+  uvws_pool_destroy(&lc->conns);
   free(lc);
   if (cb) cb(arg);
 }

@@ -333,11 +333,32 @@ const uvws_http_t *uvws_upgrade_request(const uvws_upgrade_t *up) { return &up->
 /* Accepting                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Server connections come from the loop's slab pool so that live ones
+ * stay packed while their handshake state (malloc's heap) comes and goes;
+ * debug builds use malloc because freed handles go to a quarantine
+ * (uvws_debug.c) that frees them later with free(). */
+static uvws_t *conn_alloc(uvws_loopctx_t *lc) {
+#ifdef UVWS_DEBUG
+  return calloc(1, sizeof(uvws_t));
+#else
+  return uvws_pool_alloc(&lc->conns);
+#endif
+}
+
+static void conn_unalloc(uvws_loopctx_t *lc, uvws_t *ws) {
+#ifdef UVWS_DEBUG
+  (void)lc;
+  free(ws);
+#else
+  if (ws) uvws_pool_free(&lc->conns, ws);
+#endif
+}
+
 static uvws_t *new_conn(uvws_server_t *s) {
-  uvws_t *ws = calloc(1, sizeof(*ws));
+  uvws_t *ws = conn_alloc(s->lc);
   uvws_upgrade_t *up = calloc(1, sizeof(*up));
   if (!ws || !up) {
-    free(ws);
+    conn_unalloc(s->lc, ws);
     free(up);
     return NULL;
   }
