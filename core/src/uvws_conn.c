@@ -47,7 +47,11 @@ static void free_outq(uvws_t *ws) {
 static void conn_free(uvws_t *ws) {
   free_outq(ws);
   uvws__tls_free(ws);
-  uvws_proto_free(&ws->proto);
+  if (ws->rx) {
+    uvws_proto_free(ws->rx);
+    free(ws->rx);
+    ws->rx = NULL;
+  }
   if (ws->aux) {
     if (ws->aux->pmd) {
       uvws_pmd_free(ws->aux->pmd);
@@ -134,7 +138,7 @@ static void close_handle(uvws_t *ws) {
     lc->cork_len = 0;
     uv_unref((uv_handle_t *)&lc->prepare);
   }
-  uvws_proto_free(&ws->proto);
+  uvws__rx_stop(ws);
   uv_close((uv_handle_t *)&ws->tcp, on_handle_closed);
 }
 
@@ -625,8 +629,8 @@ int uvws__conn_use_deflate(uvws_t *ws, const uvws_pmd_params_t *params,
     free(pmd);
     return UVWS_ENOMEM;
   }
-  a->pmd = pmd;
-  ws->proto.rsv_allowed = 0x4;
+  a->pmd = pmd; /* rx_feed allows RSV1 from now on */
+  if (ws->rx) ws->rx->rsv_allowed = 0x4;
   return 0;
 }
 
@@ -638,6 +642,57 @@ int uvws_compressed(const uvws_t *ws) {
 const char *uvws_extensions(const uvws_t *ws) {
   UVWS__CHECK(ws);
   return ws->aux && ws->aux->pmd ? ws->aux->pmd->extensions : "";
+}
+
+/* The receive state at rest: between frames, no message or control payload
+ * in progress, nothing allocated. Such a state is what uvws_proto_init()
+ * makes, so it need not be kept. */
+static int rx_at_rest(const uvws_proto_t *p) {
+  return !p->fp.in_payload && p->fp.hdr_len == 0 && !p->msg_op && !p->msg && !p->ctl;
+}
+
+/* Feed received plaintext to the protocol engine. Most reads start and end
+ * at a frame boundary (small messages): they are parsed with a uvws_proto_t
+ * on the stack and nothing is kept. Only a read that ends inside a frame or
+ * a fragmented message moves the state to the heap (ws->rx) until a later
+ * read brings it back to rest. During the feed ws->rx points at the state in
+ * use, so that a handler closing the connection (close_handle) frees its
+ * buffers. Not reentrant: handlers never feed the same connection. */
+static void rx_feed(uvws_t *ws, uint8_t *data, size_t len) {
+  uvws_proto_t tmp, *p = ws->rx;
+  if (!p) {
+    p = &tmp;
+    uvws_proto_init(p, !(ws->flags & F_CLIENT), ws->conf->limits.max_payload,
+                    ws->conf->limits.max_fragments);
+    if (ws->aux && ws->aux->pmd) p->rsv_allowed = 0x4;
+    ws->rx = p;
+  }
+  uvws_proto_feed(p, data, len, &handler, ws);
+  if (p->done) ws->rx_done = 1;
+  if (p->done || rx_at_rest(p)) {
+    uvws_proto_free(p); /* buffers of a failed or closed state */
+    if (p != &tmp) free(p);
+    ws->rx = NULL;
+    return;
+  }
+  if (p != &tmp) return;
+  ws->rx = malloc(sizeof(*p));
+  if (!ws->rx) {
+    uvws_proto_free(p);
+    ws->rx_done = 1;
+    uvws__conn_abort(ws, UVWS_ENOMEM, "out of memory");
+    return;
+  }
+  *ws->rx = tmp;
+}
+
+void uvws__rx_stop(uvws_t *ws) {
+  ws->rx_done = 1;
+  if (ws->rx) uvws_proto_free(ws->rx); /* freed with the connection */
+}
+
+size_t uvws__rx_target(const uvws_t *ws, uint8_t **buf) {
+  return ws->rx ? uvws_proto_read_target(ws->rx, buf) : 0;
 }
 
 void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -653,7 +708,7 @@ void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     return;
   }
   if (ws->state != UVWS_CONNECTING &&
-      (n = uvws_proto_read_target(&ws->proto, &p)) >= UVWS_DIRECT_READ_MIN) {
+      (n = uvws__rx_target(ws, &p)) >= UVWS_DIRECT_READ_MIN) {
     /* The rest of a large frame goes straight into its message buffer. */
     *buf = uv_buf_init((char *)p, n > (1u << 30) ? (1u << 30) : (unsigned)n);
     return;
@@ -667,8 +722,8 @@ void uvws__on_plain(uvws_t *ws, uint8_t *data, size_t len) {
   if (ws->state == UVWS_CONNECTING) {
     if (ws->flags & F_CLIENT) uvws__client_on_read(ws, data, len);
     else uvws__server_on_read(ws, data, len);
-  } else if (!ws->proto.done) {
-    uvws_proto_feed(&ws->proto, data, len, &handler, ws);
+  } else if (!uvws__rx_done(ws)) {
+    rx_feed(ws, data, len);
   }
 }
 
@@ -707,14 +762,14 @@ void uvws__conn_opened(uvws_t *ws, const uint8_t *extra, size_t extra_len) {
   if (ws->flags & F_HANDLE_CLOSING) return;
   if (ws->state == UVWS_CONNECTING) ws->state = UVWS_OPEN;
   ws->last_rx = uvws__now(ws->lc);
-  if (extra_len && !ws->proto.done) {
+  if (extra_len && !uvws__rx_done(ws)) {
     /* Frames that arrived with the handshake; the proto unmasks in place,
      * so it works on a copy in the shared buffer (where they may already
      * be, hence memmove). */
-    while (extra_len && !(ws->flags & F_HANDLE_CLOSING) && !ws->proto.done) {
+    while (extra_len && !(ws->flags & F_HANDLE_CLOSING) && !uvws__rx_done(ws)) {
       size_t n = extra_len < UVWS_READ_BUF_SIZE ? extra_len : UVWS_READ_BUF_SIZE;
       memmove(ws->lc->rbuf, extra, n);
-      uvws_proto_feed(&ws->proto, ws->lc->rbuf, n, &handler, ws);
+      rx_feed(ws, ws->lc->rbuf, n);
       extra += n;
       extra_len -= n;
     }
@@ -736,8 +791,6 @@ void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
   ws->close_code = UVWS_CLOSE_ABNORMAL;
   if (is_client) ws->flags |= F_CLIENT;
   ws->last_rx = uvws__now(lc);
-  uvws_proto_init(&ws->proto, !is_client, conf->limits.max_payload,
-                  conf->limits.max_fragments);
 }
 
 /* ------------------------------------------------------------------ */

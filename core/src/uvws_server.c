@@ -88,7 +88,7 @@ static void reject(uvws_t *ws, int status, const uvws_header_t *headers,
   uvws__stop_reading(ws);
   ws->flags &= ~F_DECIDING;
   handshake_done(ws);
-  ws->proto.done = 1; /* whatever follows is not WebSocket data */
+  uvws__rx_stop(ws); /* whatever follows is not WebSocket data */
   uvws__write_raw(ws, buf, n);
   uvws__shutdown(ws);
 }

@@ -446,7 +446,7 @@ void uvws__tls_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
     uint8_t *dst = ws->lc->rbuf;
     size_t cap = UVWS_READ_BUF_SIZE, n;
     if (ws->state != UVWS_CONNECTING &&
-        (n = uvws_proto_read_target(&ws->proto, &dst)) >= UVWS_DIRECT_READ_MIN) {
+        (n = uvws__rx_target(ws, &dst)) >= UVWS_DIRECT_READ_MIN) {
       cap = n > (1u << 30) ? (1u << 30) : n;
     } else {
       dst = ws->lc->rbuf;
