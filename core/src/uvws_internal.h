@@ -53,6 +53,11 @@ typedef struct uvws_loopctx {
   void *released_arg;
   uvws_pool_t conns;          /* server connections' uvws_t (uvws_pool.h:
                                  dense, apart from handshake garbage) */
+  uint8_t *msg_spare;         /* a reassembly buffer between messages */
+  size_t msg_spare_cap;       /* (conn.c h_buf_take / h_buf_give) */
+  uvws_pool_t rxs;            /* uvws_proto_t of frames split across reads
+                                 (conn.c rx_feed): taken and given back
+                                 once per large message, off malloc's heap */
 } uvws_loopctx_t;
 
 uvws_loopctx_t *uvws__loopctx_get(uv_loop_t *loop);
