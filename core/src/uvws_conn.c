@@ -105,7 +105,7 @@ static void count_close(uvws_t *ws) {
 }
 
 static void on_handle_closed(uv_handle_t *h) {
-  uvws_t *ws = h->data;
+  uvws_t *ws = (uvws_t *)h;
   if ((ws->flags & F_CLIENT) && uvws__client_on_handle_closed(ws)) return;
   ws->state = UVWS_CLOSED;
   /* Writes were cancelled before this callback; their chunks are gone. */
@@ -124,7 +124,7 @@ static void on_handle_closed(uv_handle_t *h) {
     ws->magic = UVWS__DEAD; /* the user's pointer is invalid from here */
 #endif
   }
-  if (ws->server) uvws__server_conn_gone(ws);
+  if (!(ws->flags & F_CLIENT)) uvws__server_conn_gone(ws);
   else uvws__client_conn_gone(ws);
   if (ws->pending_reqs == 0) conn_free(ws);
 }
@@ -724,7 +724,7 @@ size_t uvws__rx_target(const uvws_t *ws, uint8_t **buf) {
 }
 
 void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  uvws_t *ws = h->data;
+  uvws_t *ws = (uvws_t *)h;
   uint8_t *p;
   size_t n;
   (void)suggested;
@@ -756,7 +756,7 @@ void uvws__on_plain(uvws_t *ws, uint8_t *data, size_t len) {
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  uvws_t *ws = s->data;
+  uvws_t *ws = (uvws_t *)s;
   if (nread == 0 || (ws->flags & F_HANDLE_CLOSING)) return;
   if (nread < 0) {
     if (nread != UV_EOF && !(ws->flags & (F_CLOSE_RCVD | F_FAILED)))
@@ -811,7 +811,6 @@ void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
   ws->magic = UVWS__LIVE;
 #endif
   uv_tcp_init(lc->loop, &ws->tcp);
-  ws->tcp.data = ws;
   ws->lc = lc;
   if (lc->live++ == 0) uv_ref((uv_handle_t *)&lc->tick);
   ws->conf = conf;
@@ -1014,15 +1013,15 @@ int uvws_ready_state(const uvws_t *ws) {
 
 void *uvws_get_data(const uvws_t *ws) {
   UVWS__CHECK(ws);
-  return ws->data;
+  return ws->tcp.data;
 }
 void uvws_set_data(uvws_t *ws, void *data) {
   UVWS__CHECK(ws);
-  ws->data = data;
+  ws->tcp.data = data;
 }
 uvws_server_t *uvws_get_server(const uvws_t *ws) {
   UVWS__CHECK(ws);
-  return ws->server;
+  return uvws__conn_server(ws);
 }
 const char *uvws_protocol(const uvws_t *ws) {
   UVWS__CHECK(ws);

@@ -56,11 +56,11 @@ static void maybe_finish_close(uvws_server_t *s);
 static void handshake_done(uvws_t *ws) {
   if (!(ws->flags & F_HANDSHAKING)) return;
   ws->flags &= ~F_HANDSHAKING;
-  ws->server->num_handshaking--;
+  uvws__conn_server(ws)->num_handshaking--;
 }
 
 void uvws__server_conn_gone(uvws_t *ws) {
-  uvws_server_t *s = ws->server;
+  uvws_server_t *s = uvws__conn_server(ws);
   if (ws->prev) ws->prev->next = ws->next;
   else s->conns = ws->next;
   if (ws->next) ws->next->prev = ws->prev;
@@ -177,7 +177,7 @@ static size_t list_protocols(const uvws_http_t *req, uvws_header_t *out,
 }
 
 static void on_request(uvws_t *ws, uvws_upgrade_t *up, int method_get) {
-  uvws_server_t *s = ws->server;
+  uvws_server_t *s = uvws__conn_server(ws);
   const char *why = NULL;
   int status = uvws_check_request(&up->head.http, up->head.llhttp.http_major,
                                   up->head.llhttp.http_minor, method_get,
@@ -298,7 +298,7 @@ int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
     }
   }
   up->deciding = 0;
-  up->ws->data = data;
+  up->ws->tcp.data = data;
   return do_accept(up, protocol, headers, num_headers);
 }
 
@@ -364,7 +364,6 @@ static uvws_t *new_conn(uvws_server_t *s) {
   }
   uvws__loopctx_get(s->lc->loop); /* every connection holds a reference */
   uvws__conn_init(ws, s->lc, 0, &s->conf);
-  ws->server = s;
   ws->stamp = uvws__now(s->lc) + s->opts.handshake_timeout_ms;
   uvws_head_init(&up->head, 0, s->opts.max_header_bytes, s->opts.max_headers);
   up->ws = ws;
