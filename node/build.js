@@ -183,14 +183,12 @@ async function build(opts) {
   // the system's, because those are the libraries the symbols resolve to.
   const includes = [`-I${nodeInc}`, `-I${path.join(ROOT, 'core', 'include')}`, `-I${path.join(ROOT, 'core', 'src')}`, `-I${llInc}`];
   const cflags = [...common, '-std=gnu11', ...includes, ...splitFlags(process.env.CFLAGS)];
-  // permessage-deflate is mapped when the engine has it (its header says).
-  const header = fs.readFileSync(path.join(ROOT, 'core', 'include', 'uvws.h'), 'utf8');
-  const features = /\buvws_deflate_options_t\b/.test(header) && /\buvws_compressed\b/.test(header)
-    ? ['-DUVWS_NODE_DEFLATE=1'] : [];
+  // permessage-deflate is always compiled in (the engine always has it); the
+  // addon reports the engine's features at run time (binding.features).
   const cxxflags = [
     ...common, '-std=c++17', '-fno-exceptions', '-fno-rtti', ...includes, `-I${napiDir}`,
     '-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_CPP_EXCEPTIONS',
-    '-DNODE_ADDON_API_DISABLE_DEPRECATED', ...features, ...splitFlags(process.env.CXXFLAGS),
+    '-DNODE_ADDON_API_DISABLE_DEPRECATED', ...splitFlags(process.env.CXXFLAGS),
   ];
   const warn = { core: ['-Wall', '-Wextra', '-Wno-unused-parameter'], llhttp: ['-w'], glue: ['-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-missing-field-initializers'] };
 

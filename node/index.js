@@ -16,6 +16,6 @@ WebSocket.WebSocketServer = WebSocketServer;
 WebSocket.Server = WebSocketServer;
 WebSocket.createWebSocketStream = createWebSocketStream;
 WebSocket.engineVersion = binding.version;
-WebSocket.engineFeatures = Object.freeze({ tls: true, permessageDeflate: binding.hasDeflate });
+WebSocket.engineFeatures = Object.freeze({ ...binding.features });
 
 module.exports = WebSocket;

@@ -14,7 +14,7 @@ const dns = require('dns');
 const { createHash } = require('crypto');
 
 const binding = require('./binding');
-const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions } = require('./websocket');
+const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions, backpressureOptions } = require('./websocket');
 const { unsupported } = require('./unsupported');
 
 const E = binding.errors;
@@ -80,10 +80,31 @@ function headerPairs(headers, skip) {
   return out;
 }
 
-function rejectUpgrade(up, code, message, headers) {
+// The engine refused a response header (a name that is not an HTTP token, a
+// value with CR, LF, NUL or another control character): the error Node's
+// http module throws for the same header.
+function headerError() {
+  const detail = binding.lastError();
+  const isName = /header name/.test(detail);
+  const err = new TypeError(`uvws: ${detail || 'invalid response header'}`);
+  err.code = isName ? 'ERR_INVALID_HTTP_TOKEN' : 'ERR_INVALID_CHAR';
+  return err;
+}
+
+// A header given by the application was refused: nothing of it reaches the
+// wire. The upgrade is answered with a plain 500 and the server emits
+// 'error' (an uncaught exception when nobody listens, as in Node's http).
+function refuseHeaders(server, up) {
+  const err = headerError();
+  binding.reject(up, 500, [], http.STATUS_CODES[500]);
+  server.emit('error', err);
+}
+
+function rejectUpgrade(up, code, message, headers, server) {
   if (!http.STATUS_CODES[code]) code = code >= 500 ? 500 : 400;
   message = message || http.STATUS_CODES[code];
-  binding.reject(up, code, headerPairs(headers, ENGINE_RESPONSE_HEADERS), String(message));
+  const r = binding.reject(up, code, headerPairs(headers, ENGINE_RESPONSE_HEADERS), String(message));
+  if (r === E.EINVAL) refuseHeaders(server, up);
 }
 
 function serverTls(options) {
@@ -137,10 +158,11 @@ class WebSocketServer extends EventEmitter {
     ) {
       throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     }
-    if (options.perMessageDeflate && !binding.hasDeflate) {
+    if (options.perMessageDeflate && !binding.features.permessageDeflate) {
       unsupported('perMessageDeflate', 'this build of the uvws engine has no permessage-deflate; leave it false');
     }
     this._deflate = options.perMessageDeflate ? deflateOptions(options.perMessageDeflate) : null;
+    backpressureOptions(options, {}); // throws now for an invalid maxBackpressure
     if (options.autoPong === false) unsupported('autoPong: false', 'the engine always answers pings');
     if (options.server && (options.server.addContext || options.server instanceof require('tls').Server)) {
       unsupported('attaching to an https.Server', 'give WebSocketServer the TLS options (cert, key) and a port instead');
@@ -151,6 +173,7 @@ class WebSocketServer extends EventEmitter {
     this._hidden = null; // the private engine server for adopted sockets
     this._adopting = null;
     this._pending = 0; // adopted upgrades not yet decided
+    this._statsBase = null; // counters of engine servers that have ended
     this._live = 0; // open engine connections
     this._server = null;
     this._removeListeners = null;
@@ -194,6 +217,8 @@ class WebSocketServer extends EventEmitter {
     if (o.maxFragments !== undefined) n.maxFragments = o.maxFragments;
     if (o.handshakeTimeout) n.handshakeTimeout = o.handshakeTimeout;
     if (o.maxConnections) n.maxConnections = o.maxConnections;
+    if (o.maxPendingHandshakes !== undefined) n.maxPendingHandshakes = o.maxPendingHandshakes;
+    backpressureOptions(o, n);
     if (this._deflate) n.deflate = this._deflate;
     return n;
   }
@@ -389,6 +414,33 @@ class WebSocketServer extends EventEmitter {
     return binding.broadcast(h, data, binary ? binding.BINARY : binding.TEXT);
   }
 
+  /**
+   * uvws extension: the engine's counters for this server (connections,
+   * rejected upgrades by reason, messages and bytes each way, sends dropped,
+   * pings and pongs, closes by code, errors by reason), as numbers. The
+   * names are the engine's UVWS_STATS_MAP; `WebSocketServer.statsFields`
+   * describes each. They include the engine servers that have ended (the
+   * private one of `server` / `noServer` comes and goes), so after close()
+   * they are the final values.
+   */
+  stats() {
+    const out = {};
+    for (const name of Object.keys(binding.statsFields)) out[name] = this._statsBase ? this._statsBase[name] : 0;
+    for (const h of [this._native, this._hidden]) {
+      const st = h === null ? null : binding.serverStats(h);
+      if (st === null) continue;
+      for (const name of Object.keys(st)) out[name] += st[name];
+    }
+    return out;
+  }
+
+  // An engine server ended: keep its counters (gauges are 0 by then).
+  _keepStats(st) {
+    if (!st) return;
+    if (!this._statsBase) this._statsBase = st;
+    else for (const name of Object.keys(st)) this._statsBase[name] += st[name];
+  }
+
   _onOpen(ws) {
     this._live++;
     if (this.clients) this.clients.add(ws);
@@ -461,6 +513,13 @@ function completeUpgrade(server, up, req, protocols, cb) {
     ws._protocol = '';
     r = binding.accept(up, h, null, extra);
   }
+  if (r === E.EINVAL) {
+    // A header pushed by a 'headers' listener was refused.
+    ws._h = null;
+    ws._readyState = WebSocket.CLOSED;
+    refuseHeaders(server, up);
+    return;
+  }
   if (r < 0) {
     // The client went away before the 101 could be written.
     ws._h = null;
@@ -488,7 +547,7 @@ function handleRequest(server, up, req, protocols, cb) {
         if (done) return;
         done = true;
         server._pending--;
-        if (!verified) rejectUpgrade(up, code || 401, message, headers);
+        if (!verified) rejectUpgrade(up, code || 401, message, headers, server);
         else completeUpgrade(server, up, req, protocols, cb);
         if (server._state === CLOSING) server._maybeCloseNative();
         server._maybeCloseHidden();
@@ -522,12 +581,16 @@ function onUpgrade(up, path, query, rawHeaders, ip, port, family, protocols) {
 }
 
 // Engine event: the engine server is closed (`this` is the WebSocketServer).
-function onServerClosed() {
+function onServerClosed(finalStats) {
+  this._keepStats(finalStats);
   if (this._nativeClosing) {
     this._nativeClosing = false;
     emitClose(this);
   }
 }
+
+// Each counter of stats() and what it counts (from the engine).
+Object.defineProperty(WebSocketServer, 'statsFields', { enumerable: true, value: Object.freeze({ ...binding.statsFields }) });
 
 module.exports = {
   WebSocketServer,

@@ -28,7 +28,6 @@ const readyStates = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
 const BINARY_TYPES = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 const EMPTY_BUFFER = Buffer.alloc(0);
 const kStatusCode = Symbol('status-code');
-const subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
 
 const { TEXT, BINARY, MORE, NO_COMPRESS, SEND_QUEUED, SEND_DROPPED } = binding;
 const E = binding.errors;
@@ -96,6 +95,19 @@ function deflateOptions(v) {
   };
 }
 
+// maxBackpressure (bytes; 0: no limit, as ws) and closeOnBackpressure, for
+// the engine. Left out, the engine's default applies (16 MiB).
+function backpressureOptions(opts, native) {
+  const max = opts.maxBackpressure;
+  if (max !== undefined && max !== null) {
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 0) {
+      throw new RangeError(`maxBackpressure must be a non-negative integer (bytes; 0: no limit). Received ${max}`);
+    }
+    native.maxBackpressure = max;
+  }
+  if (opts.closeOnBackpressure !== undefined) native.closeOnBackpressure = opts.closeOnBackpressure ? 1 : 0;
+}
+
 function toArrayBuffer(buf) {
   if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer;
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
@@ -129,6 +141,7 @@ class WebSocket extends EventEmitter {
     this._failed = false;
     this._statusSeen = false;
     this._extensions = '';
+    this._backpressureFailed = false;
 
     if (address !== null) {
       this._isServer = false;
@@ -311,13 +324,15 @@ class WebSocket extends EventEmitter {
       sendAfterClose(this, data, cb);
       return;
     }
-    if (cb) {
-      if (r === SEND_DROPPED) {
-        process.nextTick(cb, new Error('uvws: message dropped: maxBackpressure reached'));
-      } else {
-        afterSend(this, r, cb);
-      }
+    if (r === SEND_DROPPED) {
+      // maxBackpressure bytes already wait for this peer: the message was
+      // not queued. Data is never lost silently: the callback is told, and
+      // without one the connection is closed (1008), as closeOnBackpressure.
+      if (cb) process.nextTick(cb, backpressureError('message dropped: maxBackpressure reached'));
+      else failBackpressure(this);
+      return;
     }
+    if (cb) afterSend(this, r, cb);
   }
 
   terminate() {
@@ -356,6 +371,22 @@ function afterSend(ws, result, cb) {
   } else {
     process.nextTick(cb, null);
   }
+}
+
+function backpressureError(msg) {
+  const err = new Error(`uvws: ${msg}`);
+  err.code = 'ERR_UVWS_BACKPRESSURE';
+  return err;
+}
+
+// A send without a callback found maxBackpressure reached: close at once, as
+// the engine's closeOnBackpressure does (the queue is full, so there is no
+// room for a close frame): 'error' (ERR_UVWS_BACKPRESSURE), then 'close'
+// with 1008.
+function failBackpressure(ws) {
+  ws._backpressureFailed = true;
+  ws._readyState = CLOSING;
+  binding.terminate(ws._h);
 }
 
 function flushDrainCbs(ws, err) {
@@ -462,7 +493,7 @@ function initAsClient(ws, address, protocols, options) {
   if (isIpcUrl) unsupported('ws+unix: URLs (Unix domain sockets)', 'connect over TCP');
 
   if (opts.followRedirects) unsupported('followRedirects', 'connect to the final URL');
-  if (!binding.hasDeflate && opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
+  if (!binding.features.permessageDeflate && opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
     unsupported('perMessageDeflate', 'this build of the uvws engine has no permessage-deflate; pass perMessageDeflate: false');
   }
   if (opts.autoPong === false) unsupported('autoPong: false', 'the engine always answers pings');
@@ -470,12 +501,9 @@ function initAsClient(ws, address, protocols, options) {
     if (opts[k] !== undefined && opts[k] !== null) unsupported(`the client option ${k}`);
   }
 
-  const protocolSet = new Set();
+  // Tokens and duplicates are checked by the engine (connect() below).
   for (const protocol of protocols) {
-    if (typeof protocol !== 'string' || !subprotocolRegex.test(protocol) || protocolSet.has(protocol)) {
-      throw new SyntaxError('An invalid or duplicated subprotocol was specified');
-    }
-    protocolSet.add(protocol);
+    if (typeof protocol !== 'string') throw new SyntaxError('An invalid or duplicated subprotocol was specified');
   }
 
   const headers = headerPairs(opts.headers);
@@ -493,16 +521,17 @@ function initAsClient(ws, address, protocols, options) {
 
   const native = {
     headers,
-    protocols: [...protocolSet],
+    protocols: [...protocols],
     maxPayload: opts.maxPayload,
   };
   if (origin !== undefined && origin !== null) native.origin = String(origin);
   if (opts.handshakeTimeout) native.handshakeTimeout = opts.handshakeTimeout;
   if (opts.closeTimeout) native.closeTimeout = opts.closeTimeout;
   if (opts.maxFragments !== undefined) native.maxFragments = opts.maxFragments;
+  backpressureOptions(opts, native);
   if (isSecure) native.tls = clientTls(opts, parsedUrl.hostname);
   // As ws, a client offers permessage-deflate unless told not to.
-  if (binding.hasDeflate && opts.perMessageDeflate !== false) {
+  if (binding.features.permessageDeflate && opts.perMessageDeflate !== false) {
     native.deflate = deflateOptions(opts.perMessageDeflate === undefined ? true : opts.perMessageDeflate);
   }
 
@@ -522,7 +551,7 @@ function initAsClient(ws, address, protocols, options) {
       err.code = 'ERR_UVWS_TLS';
       throw err;
     }
-    if (h === E.EINVAL) throw new TypeError(`Invalid WebSocket options: ${binding.strerror(h)}`);
+    if (h === E.EINVAL) throw invalidOptionError();
     throw new Error(`uvws: cannot connect: ${binding.strerror(h)}`);
   }
   ws._h = h;
@@ -530,6 +559,25 @@ function initAsClient(ws, address, protocols, options) {
 
 // ------------------------------------------------------------------------
 // Errors
+
+// The engine refused a client option that goes into the upgrade request; the
+// errors ws (and Node's http module, for headers) throw for the same.
+function invalidOptionError() {
+  const detail = binding.lastError();
+  let err;
+  if (/subprotocol/.test(detail)) {
+    err = new SyntaxError(`An invalid or duplicated subprotocol was specified (${detail})`);
+  } else if (/header name/.test(detail)) {
+    err = new TypeError(`uvws: ${detail}`);
+    err.code = 'ERR_INVALID_HTTP_TOKEN';
+  } else if (/header|origin/.test(detail)) {
+    err = new TypeError(`uvws: ${detail}`);
+    err.code = 'ERR_INVALID_CHAR';
+  } else {
+    err = new TypeError(`Invalid WebSocket options: ${detail || binding.strerror(E.EINVAL)}`);
+  }
+  return err;
+}
 
 const FRAME_ERRORS = {
   'reserved bits set': [RangeError, 'RSV1 must be clear', 'WS_ERR_UNEXPECTED_RSV_1'],
@@ -614,9 +662,7 @@ function makeError(ws, code, msg) {
     case E.ECLOSED:
       return new Error(msg);
     case E.EBACKPRESSURE:
-      err = new Error(msg);
-      err.code = 'WS_ERR_BACKPRESSURE';
-      return err;
+      return backpressureError(msg);
     case E.ETLS:
       err = new Error(msg);
       err.code = 'ERR_TLS';
@@ -634,7 +680,7 @@ function onOpen(protocol) {
   this._readyState = OPEN;
   this._opened = true;
   this._protocol = protocol;
-  if (binding.hasDeflate) this._extensions = binding.extensions(this._h);
+  if (binding.features.permessageDeflate) this._extensions = binding.extensions(this._h);
   const server = this._server;
   this.emit('open');
   if (server !== null) server._onOpen(this);
@@ -695,7 +741,14 @@ function onError(code, msg) {
 
 function onClose(code, reason) {
   this._h = null;
-  if (this._failed) {
+  if (this._backpressureFailed) {
+    if (!this._errorEmitted) {
+      this._errorEmitted = true;
+      this.emit('error', backpressureError('max backpressure reached'));
+    }
+    code = 1008;
+    reason = EMPTY_BUFFER;
+  } else if (this._failed) {
     // As ws: a connection failed for a protocol violation reports 1006.
     code = 1006;
     reason = EMPTY_BUFFER;
@@ -773,4 +826,5 @@ module.exports = {
   tlsVersion,
   pemText,
   deflateOptions,
+  backpressureOptions,
 };

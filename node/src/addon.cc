@@ -29,6 +29,9 @@
 #include <vector>
 
 #include "uvws.h"
+extern "C" {
+#include "uvws_deflate.h"
+}
 
 namespace {
 
@@ -404,13 +407,29 @@ void on_upgrade(uvws_server_t* server, uvws_upgrade_t* up, const uvws_http_t* re
   call_js(s->a, js_self(env, s->self), FN_UPGRADE, 8, argv);
 }
 
+// The counters as a JS object, in UVWS_STATS_MAP order.
+napi_value stats_to_js(napi_env env, const uvws_stats_t* st) {
+  napi_value o;
+  napi_create_object(env, &o);
+#define XX(name, desc) napi_set_named_property(env, o, #name, js_int(env, (int64_t)st->name));
+  UVWS_STATS_MAP(XX)
+#undef XX
+  return o;
+}
+
+// onServerClosed(finalStats): the server's counters as it ends, so that
+// JavaScript can keep them once the engine server is gone.
 void on_server_closed(uvws_server_t* server) {
   Server* s = static_cast<Server*>(uvws_server_get_data(server));
   if (!s) return;
   if (s->a->alive && s->self) {
     napi_env env = s->a->env;
     Scope scope(env);
-    call_js(s->a, js_self(env, s->self), FN_SERVER_CLOSED, 0, nullptr);
+    uvws_stats_t st;
+    napi_value argv[1];
+    if (uvws_server_stats(server, &st) == 0) argv[0] = stats_to_js(env, &st);
+    else napi_get_null(env, &argv[0]);
+    call_js(s->a, js_self(env, s->self), FN_SERVER_CLOSED, 1, argv);
   }
   server_detach(s);
 }
@@ -564,7 +583,6 @@ void read_limits(const Napi::Object& o, uvws_limits_t* l) {
   if (has(o, "closeTimeout")) l->close_timeout_ms = (unsigned)get_int(o, "closeTimeout", 0);
 }
 
-#ifdef UVWS_NODE_DEFLATE
 // permessage-deflate, as ws's perMessageDeflate object (already normalised by
 // the JS layer): serverNoContextTakeover, clientNoContextTakeover,
 // serverMaxWindowBits, clientMaxWindowBits, level, memLevel, threshold.
@@ -581,7 +599,6 @@ bool read_deflate(const Napi::Value& v, uvws_deflate_options_t* d) {
   d->threshold = (size_t)get_int(o, "threshold", 0);
   return true;
 }
-#endif
 
 // TLS options, all PEM text (the JS layer turns Buffers and arrays into
 // strings): cert, key, ca, verifyClient (0/1/2), insecure, serverName,
@@ -720,6 +737,47 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The options every server and client of the addon starts from (the
+// engine's defaults); defaults() exports them, so that tests compare the
+// documented defaults with these very values.
+void server_defaults(uvws_server_options_t* o) { uvws_server_options_init(o); }
+void client_defaults(uvws_client_options_t* o) { uvws_client_options_init(o); }
+
+napi_value limits_to_js(napi_env env, const uvws_limits_t* l) {
+  napi_value o;
+  napi_create_object(env, &o);
+  napi_set_named_property(env, o, "maxPayload", js_int(env, (int64_t)l->max_payload));
+  napi_set_named_property(env, o, "maxFragments", js_int(env, l->max_fragments));
+  napi_set_named_property(env, o, "maxBackpressure", js_int(env, (int64_t)l->max_backpressure));
+  napi_set_named_property(env, o, "closeOnBackpressure", js_int(env, l->close_on_backpressure));
+  napi_set_named_property(env, o, "idleTimeout", js_int(env, l->idle_timeout_ms));
+  napi_set_named_property(env, o, "pingInterval", js_int(env, l->ping_interval_ms));
+  napi_set_named_property(env, o, "pongTimeout", js_int(env, l->pong_timeout_ms));
+  napi_set_named_property(env, o, "closeTimeout", js_int(env, l->close_timeout_ms));
+  return o;
+}
+
+// defaults() -> {server: {...}, client: {...}}: what an option left out is.
+napi_value Defaults(napi_env env, napi_callback_info info) {
+  uvws_server_options_t so;
+  uvws_client_options_t co;
+  server_defaults(&so);
+  client_defaults(&co);
+  napi_value server = limits_to_js(env, &so.limits), client = limits_to_js(env, &co.limits), r;
+  napi_set_named_property(env, server, "backlog", js_int(env, so.backlog));
+  napi_set_named_property(env, server, "maxHeaderBytes", js_int(env, (int64_t)so.max_header_bytes));
+  napi_set_named_property(env, server, "maxHeaders", js_int(env, so.max_headers));
+  napi_set_named_property(env, server, "handshakeTimeout", js_int(env, so.handshake_timeout_ms));
+  napi_set_named_property(env, server, "maxConnections", js_int(env, so.max_connections));
+  napi_set_named_property(env, server, "maxPendingHandshakes", js_int(env, so.max_pending_handshakes));
+  napi_set_named_property(env, client, "handshakeTimeout", js_int(env, co.connect_timeout_ms));
+  napi_set_named_property(env, client, "maxResponseBytes", js_int(env, (int64_t)co.max_response_bytes));
+  napi_create_object(env, &r);
+  napi_set_named_property(env, r, "server", server);
+  napi_set_named_property(env, r, "client", client);
+  return r;
+}
+
 // listen(serverObj, opts) -> External | negative error code
 Napi::Value Listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -729,8 +787,7 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   auto s = std::make_unique<Server>();
   s->a = a;
   uvws_server_options_t opts;
-  uvws_server_options_init(&opts);
-  opts.limits.max_backpressure = 0;  // ws never drops: it buffers
+  server_defaults(&opts);
   if (has(o, "host")) {
     s->host = get_string(o, "host");
     opts.host = s->host.c_str();
@@ -746,13 +803,13 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   if (has(o, "maxHeaders")) opts.max_headers = (unsigned)get_int(o, "maxHeaders", 64);
   if (has(o, "handshakeTimeout")) opts.handshake_timeout_ms = (unsigned)get_int(o, "handshakeTimeout", 10000);
   if (has(o, "maxConnections")) opts.max_connections = (unsigned)get_int(o, "maxConnections", 0);
+  if (has(o, "maxPendingHandshakes"))
+    opts.max_pending_handshakes = (unsigned)get_int(o, "maxPendingHandshakes", 0);
   read_limits(o, &opts.limits);
   s->tls = read_tls(o.Get("tls"));
   if (s->tls) opts.tls = &s->tls->opts;
-#ifdef UVWS_NODE_DEFLATE
   uvws_deflate_options_t deflate;  // copied by the engine
   if (read_deflate(o.Get("deflate"), &deflate)) opts.deflate = &deflate;
-#endif
   uvws_server_t* srv = nullptr;
   int r = uvws_server_start(a->loop, &opts, &kServerCallbacks, on_upgrade, s.get(), &srv);
   if (r < 0) return Napi::Number::New(env, r);
@@ -784,6 +841,20 @@ Napi::Value ServerAddress(const Napi::CallbackInfo& info) {
   struct sockaddr_storage ss;
   if (uvws_server_address(s->srv, &ss) < 0) return info.Env().Null();
   return Napi::Value(info.Env(), sockaddr_to_js(info.Env(), &ss));
+}
+
+// serverStats(server) -> {name: number, ...} in UVWS_STATS_MAP order, or
+// null once the server is closed.
+napi_value ServerStats(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  Server* s = external<Server>(env, argv[0]);
+  uvws_stats_t st;
+  if (!s || !s->srv || uvws_server_stats(s->srv, &st) < 0) {
+    napi_value n;
+    napi_get_null(env, &n);
+    return n;
+  }
+  return stats_to_js(env, &st);
 }
 
 Napi::Value ServerConnections(const Napi::CallbackInfo& info) {
@@ -846,7 +917,14 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   HeaderList hl;
   read_headers(info[3], &hl);
   int r = uvws_upgrade_accept(u->up, has_proto ? proto.c_str() : nullptr, hl.h.data(), hl.h.size(), c);
-  if (r == UVWS_EPROTOCOL) return Napi::Number::New(env, r);  // nothing decided
+  if (r == UVWS_EPROTOCOL) return Napi::Number::New(env, r);  // nothing decided: JS retries
+  if (r == UVWS_EINVAL) {
+    // A header the engine refused (uvws_last_error() says which): nothing
+    // decided, and this connection object will not be used.
+    if (!c->attached && c->self) napi_delete_reference(env, c->self);
+    c->self = nullptr;
+    return Napi::Number::New(env, r);
+  }
   u->decided = true;
   if (r == 0 && !c->ws) r = UVWS_ECLOSED;  // the 101 could not be written
   if (r < 0 && !c->attached) {
@@ -867,9 +945,9 @@ Napi::Value Reject(const Napi::CallbackInfo& info) {
   std::string body;
   bool has_body = info[3].IsString();
   if (has_body) body = info[3].As<Napi::String>().Utf8Value();
-  u->decided = true;
   int r = uvws_upgrade_reject(u->up, status, hl.h.data(), hl.h.size(), has_body ? body.data() : nullptr,
                               body.size());
+  if (r != UVWS_EINVAL) u->decided = true;  // EINVAL: a refused header, nothing decided
   return Napi::Number::New(env, r);
 }
 
@@ -885,8 +963,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   std::string url = info[1].As<Napi::String>().Utf8Value();
   Napi::Object o = info[2].As<Napi::Object>();
   uvws_client_options_t opts;
-  uvws_client_options_init(&opts);
-  opts.limits.max_backpressure = 0;
+  client_defaults(&opts);
   HeaderList hl;
   read_headers(o.Get("headers"), &hl);
   opts.headers = hl.h.data();
@@ -913,10 +990,8 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   c->a = a;
   c->tls = read_tls(o.Get("tls"));
   if (c->tls) opts.tls = &c->tls->opts;
-#ifdef UVWS_NODE_DEFLATE
   uvws_deflate_options_t deflate;  // copied by the engine
   if (read_deflate(o.Get("deflate"), &deflate)) opts.deflate = &deflate;
-#endif
   uvws_t* ws = nullptr;
   int r = uvws_connect(a->loop, url.c_str(), &opts, &kClientCallbacks, c.get(), &ws);
   if (r < 0) return Napi::Number::New(env, r);
@@ -1013,11 +1088,7 @@ napi_value Resume(napi_env env, napi_callback_info info) {
 // "permessage-deflate").
 Napi::Value Extensions(const Napi::CallbackInfo& info) {
   Conn* c = conn_arg(info.Env(), info[0]);
-#ifdef UVWS_NODE_DEFLATE
   if (c && c->ws && uvws_compressed(c->ws)) return Napi::String::New(info.Env(), "permessage-deflate");
-#else
-  (void)c;
-#endif
   return Napi::String::New(info.Env(), "");
 }
 
@@ -1027,6 +1098,9 @@ Napi::Value RemoteAddress(const Napi::CallbackInfo& info) {
   if (!c || !c->ws || uvws_remote_address(c->ws, &ss) < 0) return info.Env().Null();
   return Napi::Value(info.Env(), sockaddr_to_js(info.Env(), &ss));
 }
+
+// Which header, subprotocol or TLS file the last synchronous failure was about.
+Napi::Value LastError(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), uvws_last_error()); }
 
 Napi::Value Strerror(const Napi::CallbackInfo& info) {
   int err = info[0].As<Napi::Number>().Int32Value();
@@ -1054,6 +1128,27 @@ Napi::Value Utf8IsValid(const Napi::CallbackInfo& info) {
 napi_value Fn(napi_env env, const char* name, napi_callback cb) {
   napi_value f;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f);
+  return f;
+}
+
+
+// What the engine this addon was built from can do, asked of the engine
+// itself (not of its header): permessage-deflate when its negotiation makes
+// an offer and accepts that offer back. The package's tests skip the
+// compression tests on an engine without it, and a test asserts that this
+// build reports every feature, so a regression here fails instead of
+// silently switching those tests off.
+Napi::Object EngineFeatures(Napi::Env env) {
+  uvws_deflate_options_t o;
+  std::memset(&o, 0, sizeof(o));
+  char offer[256];
+  char resp[256];
+  uvws_pmd_params_t params;
+  size_t n = uvws_pmd_client_offer(&o, offer, sizeof(offer));
+  bool deflate = n > 0 && uvws_pmd_server_negotiate(&o, offer, n, &params, resp, sizeof(resp)) == 1;
+  Napi::Object f = Napi::Object::New(env);
+  f.Set("tls", Napi::Boolean::New(env, true));
+  f.Set("permessageDeflate", Napi::Boolean::New(env, deflate));
   return f;
 }
 
@@ -1092,14 +1187,17 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("resume", Napi::Value(env, Fn(env, "resume", Resume)));
   exports.Set("remoteAddress", Napi::Function::New(env, RemoteAddress, "remoteAddress"));
   exports.Set("extensions", Napi::Function::New(env, Extensions, "extensions"));
-#ifdef UVWS_NODE_DEFLATE
-  exports.Set("hasDeflate", Napi::Boolean::New(env, true));
   exports.Set("NO_COMPRESS", Napi::Number::New(env, UVWS_NO_COMPRESS));
-#else
-  exports.Set("hasDeflate", Napi::Boolean::New(env, false));
-  exports.Set("NO_COMPRESS", Napi::Number::New(env, 0));
-#endif
+  exports.Set("features", EngineFeatures(env));
   exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
+  exports.Set("lastError", Napi::Function::New(env, LastError, "lastError"));
+  exports.Set("serverStats", Napi::Value(env, Fn(env, "serverStats", ServerStats)));
+  exports.Set("defaults", Napi::Value(env, Fn(env, "defaults", Defaults)));
+  Napi::Object statsDesc = Napi::Object::New(env);
+#define XX(name, desc) statsDesc.Set(#name, Napi::String::New(env, desc));
+  UVWS_STATS_MAP(XX)
+#undef XX
+  exports.Set("statsFields", statsDesc);
   exports.Set("errName", Napi::Function::New(env, ErrName, "errName"));
   exports.Set("closeCodeIsValid", Napi::Function::New(env, CloseCodeIsValid, "closeCodeIsValid"));
   exports.Set("utf8IsValid", Napi::Function::New(env, Utf8IsValid, "utf8IsValid"));

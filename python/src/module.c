@@ -22,9 +22,10 @@ PyObject *uvwspy_make_error(int code, const char *msg) {
 
 PyObject *uvwspy_raise(int code, const char *msg) {
   char buf[512];
-  if (!msg && code == UVWS_ETLS && *uvws_last_error()) {
-    /* a synchronous TLS failure (certificate or key not loadable): the
-     * engine keeps the details per thread */
+  if (!msg && (code == UVWS_ETLS || code == UVWS_EINVAL) && *uvws_last_error()) {
+    /* a synchronous TLS failure (certificate or key not loadable), or a
+     * header or subprotocol the engine refused: it keeps the details per
+     * thread */
     snprintf(buf, sizeof(buf), "%s: %s", uvws_strerror(code), uvws_last_error());
     msg = buf;
   }
@@ -233,6 +234,11 @@ PyMODINIT_FUNC PyInit__uvws(void) {
 #undef XX
   if (PyModule_AddObject(m, "errorcodes", codes) < 0) {
     Py_DECREF(codes);
+    goto fail;
+  }
+  PyObject *fields = uvwspy_stats_fields();
+  if (!fields || PyModule_AddObject(m, "STATS_FIELDS", fields) < 0) {
+    Py_XDECREF(fields);
     goto fail;
   }
   return m;

@@ -209,6 +209,7 @@ fail:
 
 static void srv_closed(uvws_server_t *srv) {
   ServerObject *s = server_of(srv);
+  uvws_server_stats(srv, &s->last_stats);
   s->srv = NULL;
   if (s->on_closed) {
     PyObject *fn = s->on_closed;
@@ -231,7 +232,7 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   static char *kwlist[] = {"loop", "on_open", "host", "port", "path", "backlog", "ipv6_only",
                            "max_header_bytes", "max_headers", "handshake_timeout_ms",
                            "max_connections", "limits", "tls", "on_upgrade", "on_closed",
-                           "connection_type", "deflate", NULL};
+                           "connection_type", "deflate", "max_pending_handshakes", NULL};
   LoopObject *L;
   PyObject *on_open, *host = Py_None, *path = Py_None, *limits = NULL, *tls = Py_None,
                      *on_upgrade = Py_None, *on_closed = Py_None, *deflate = Py_None;
@@ -239,11 +240,12 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   int port = 0, backlog = 0, ipv6_only = 0;
   Py_ssize_t max_header_bytes = 0;
   unsigned max_headers = 0, hs_timeout = 0, max_conns = 0;
-  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O|OiOipnIIIOOOOO!O:Server", kwlist, &Loop_Type,
+  PyObject *max_pending = Py_None; /* None: the engine's default */
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "O!O|OiOipnIIIOOOOO!OO:Server", kwlist, &Loop_Type,
                                    &L, &on_open, &host, &port, &path, &backlog, &ipv6_only,
                                    &max_header_bytes, &max_headers, &hs_timeout, &max_conns,
                                    &limits, &tls, &on_upgrade, &on_closed, &PyType_Type, &ctype,
-                                   &deflate))
+                                   &deflate, &max_pending))
     return NULL;
   if (!PyType_IsSubtype(ctype, &Conn_Type)) {
     PyErr_SetString(PyExc_TypeError, "connection_type must be a subclass of Connection");
@@ -284,6 +286,14 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   if (max_headers) o.max_headers = max_headers;
   if (hs_timeout) o.handshake_timeout_ms = hs_timeout;
   o.max_connections = max_conns;
+  if (max_pending != Py_None) {
+    unsigned long v = PyLong_AsUnsignedLong(max_pending);
+    if (PyErr_Occurred() || v > 0xFFFFFFFFul) {
+      if (!PyErr_Occurred()) PyErr_SetString(PyExc_OverflowError, "max_pending_handshakes is too large");
+      goto fail;
+    }
+    o.max_pending_handshakes = (unsigned)v;
+  }
   if (uvwspy_parse_limits(limits, &o.limits) < 0) goto fail;
   if (tls != Py_None) {
     uvws_tls_options_t *t;
@@ -387,6 +397,52 @@ err:
   return NULL;
 }
 
+/* The engine's counters as a dict, in UVWS_STATS_MAP order (the names come
+ * from the macro, nothing is listed twice). */
+static PyObject *Server_stats(ServerObject *s, PyObject *unused) {
+  uvws_stats_t st = s->last_stats;
+  if (s->srv) {
+    if (!uvwspy_loop_is_owner(s->loop)) {
+      PyErr_SetString(PyExc_RuntimeError, "stats() must be called in the loop's thread");
+      return NULL;
+    }
+    if (uvws_server_stats(s->srv, &st) < 0) return uvwspy_raise(UVWS_EINVAL, NULL);
+  }
+  PyObject *d = PyDict_New();
+  if (!d) return NULL;
+#define XX(name, desc)                                        \
+  do {                                                        \
+    PyObject *v = PyLong_FromUnsignedLongLong(st.name);       \
+    if (!v || PyDict_SetItemString(d, #name, v) < 0) {        \
+      Py_XDECREF(v);                                          \
+      Py_DECREF(d);                                           \
+      return NULL;                                            \
+    }                                                         \
+    Py_DECREF(v);                                             \
+  } while (0);
+  UVWS_STATS_MAP(XX)
+#undef XX
+  return d;
+}
+
+PyObject *uvwspy_stats_fields(void) {
+  PyObject *d = PyDict_New();
+  if (!d) return NULL;
+#define XX(name, desc)                                        \
+  do {                                                        \
+    PyObject *v = PyUnicode_FromString(desc);                 \
+    if (!v || PyDict_SetItemString(d, #name, v) < 0) {        \
+      Py_XDECREF(v);                                          \
+      Py_DECREF(d);                                           \
+      return NULL;                                            \
+    }                                                         \
+    Py_DECREF(v);                                             \
+  } while (0);
+  UVWS_STATS_MAP(XX)
+#undef XX
+  return d;
+}
+
 static PyObject *Server_get_connections(ServerObject *s, void *x) {
   return PyLong_FromSize_t(s->srv ? uvws_server_connections(s->srv) : 0);
 }
@@ -426,6 +482,9 @@ static PyMethodDef Server_methods[] = {
     {"close", (PyCFunction)Server_close, METH_NOARGS,
      "close()\n\nStop accepting and close every connection with 1001; on_closed runs once "
      "everything is freed."},
+    {"stats", (PyCFunction)Server_stats, METH_NOARGS,
+     "stats() -> dict\n\nThe engine's counters for this server (names and meanings: "
+     "STATS_FIELDS); after the server closed, their final values. Loop thread only."},
     {"broadcast", (PyCFunction)(void (*)(void))Server_broadcast, METH_VARARGS | METH_KEYWORDS,
      "broadcast(data, binary=None) -> int\n\nSend one message to every open connection "
      "(frame header built once). Returns how many connections it was handed to."},
@@ -484,14 +543,10 @@ static int headers_from(PyObject *headers, PyObject **seq, uvws_header_t **hv, s
       PyErr_SetString(PyExc_TypeError, "headers must be (str, str) pairs");
       return -1;
     }
+    /* Names and values are checked by the engine (UVWS_EINVAL). */
     const char *name = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(t, 0), &nl);
     const char *value = name ? PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(t, 1), &vl) : NULL;
     if (!value) return -1;
-    if (!nl || strpbrk(name, "\r\n:") || memchr(value, '\r', (size_t)vl) ||
-        memchr(value, '\n', (size_t)vl)) {
-      PyErr_SetString(PyExc_ValueError, "invalid header name or value");
-      return -1;
-    }
     (*hv)[i] = (uvws_header_t){name, (size_t)nl, value, (size_t)vl};
   }
   *n = (size_t)k;
@@ -537,7 +592,9 @@ static PyObject *Upgrade_accept(UpgradeObject *u, PyObject *args, PyObject *kw) 
   Py_INCREF(u);
   uvwspy_enter(L);
   int r = uvws_upgrade_accept(u->up, proto, hv, n, NULL);
-  if (r != UVWS_EPROTOCOL) u->up = NULL; /* decided (or freed: socket gone) */
+  /* EPROTOCOL and EINVAL decide nothing; anything else decided (or freed
+   * the upgrade: socket gone). */
+  if (r != UVWS_EPROTOCOL && r != UVWS_EINVAL) u->up = NULL;
   Py_XDECREF(seq);
   PyMem_Free(hv);
   if (!L->in_run) uvwspy_kick(L);
@@ -546,6 +603,7 @@ static PyObject *Upgrade_accept(UpgradeObject *u, PyObject *args, PyObject *kw) 
     PyErr_Format(PyExc_ValueError, "subprotocol %R was not offered by the client", protocol);
     return NULL;
   }
+  if (r == UVWS_EINVAL) return uvwspy_raise(r, NULL); /* a refused header */
   return PyBool_FromLong(r == 0);
 }
 
@@ -580,10 +638,11 @@ static PyObject *Upgrade_reject(UpgradeObject *u, PyObject *args, PyObject *kw) 
   LoopObject *L = u->server->loop;
   uvwspy_enter(L);
   int r = uvws_upgrade_reject(u->up, status, hv, n, bp, (size_t)bl);
-  u->up = NULL;
+  if (r != UVWS_EINVAL) u->up = NULL; /* EINVAL: a refused header, nothing decided */
   Py_XDECREF(seq);
   PyMem_Free(hv);
   if (!L->in_run) uvwspy_kick(L);
+  if (r == UVWS_EINVAL) return uvwspy_raise(r, NULL);
   return PyBool_FromLong(r == 0);
 }
 
@@ -609,10 +668,13 @@ static PyMethodDef Upgrade_methods[] = {
     {"accept", (PyCFunction)(void (*)(void))Upgrade_accept, METH_VARARGS | METH_KEYWORDS,
      "accept(protocol=None, headers=None) -> bool\n\nAccept the upgrade, answering with "
      "`protocol` (one the client offered) and extra response headers. False if the socket "
-     "was already gone."},
+     "was already gone. ValueError (nothing decided) for a protocol not offered, a header "
+     "name that is not an HTTP token or a value with CR, LF, NUL or another control "
+     "character."},
     {"reject", (PyCFunction)(void (*)(void))Upgrade_reject, METH_VARARGS | METH_KEYWORDS,
      "reject(status=400, body=None, headers=None) -> bool\n\nAnswer with an HTTP error "
-     "(400-599) and close."},
+     "(400-599) and close. Headers are checked as by accept() (ValueError, nothing "
+     "decided)."},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef Upgrade_getset[] = {

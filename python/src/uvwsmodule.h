@@ -105,6 +105,7 @@ typedef struct ServerObject {
   int port;
   int closing;
   PyObject *weakreflist;
+  uvws_stats_t last_stats;  /* the counters when the engine server went away */
 } ServerObject;
 
 typedef struct UpgradeObject {
@@ -112,6 +113,9 @@ typedef struct UpgradeObject {
   uvws_upgrade_t *up;       /* NULL once decided */
   ServerObject *server;
 } UpgradeObject;
+
+/* server.c: {name: description} of the engine's counters (UVWS_STATS_MAP). */
+PyObject *uvwspy_stats_fields(void);
 
 /* module.c */
 extern PyTypeObject Loop_Type, Conn_Type, Server_Type, Upgrade_Type;

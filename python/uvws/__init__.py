@@ -57,6 +57,9 @@ SEND_DROPPED = _uvws.SEND_DROPPED
 
 #: engine error codes by value, e.g. ``errorcodes[-30002] == "ECLOSED"``
 errorcodes = dict(_uvws.errorcodes)
+#: what each counter of ``Server.stats()`` / ``WebSocketServer.stats()``
+#: counts, by name (the engine's UVWS_STATS_MAP, in its order)
+STATS_FIELDS = dict(_uvws.STATS_FIELDS)
 
 
 def engine_version() -> str:
@@ -103,6 +106,7 @@ __all__ = [
     "connect",
     "engine_version",
     "errorcodes",
+    "STATS_FIELDS",
     "get_loop",
     "run",
     "serve",

@@ -26,7 +26,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Dict,
 
 from . import _loop, _uvws
 from ._errors import ConnectionClosed, ConnectionClosedOK, InvalidHandshake, InvalidStateError, InvalidStatus, closed_exception
-from ._events import _deflate, _headers, _limits, _ms
+from ._events import MAX_FRAGMENTS, _deflate, _headers, _limits, _ms
 from ._http import Request, Response
 from ._tls import TLSArg, to_engine
 
@@ -46,7 +46,7 @@ class State(enum.IntEnum):
 
 
 def _asyncio_limits(max_size: Optional[int], ping_interval: Optional[float], ping_timeout: Optional[float], close_timeout: Optional[float]) -> Dict[str, int]:
-    d = _limits(max_size, 0, 0, False, None, ping_interval, ping_timeout, close_timeout)
+    d = _limits(max_size, MAX_FRAGMENTS, 0, False, None, ping_interval, ping_timeout, close_timeout)
     # Flow control is done here (send() waits for the engine's drain), so the
     # engine never has to drop a message.
     d["max_backpressure"] = 0
@@ -413,7 +413,7 @@ class WebSocketServer:
     closes them (1001); :meth:`wait_closed` waits until everything,
     handlers included, has finished."""
 
-    def __init__(self, handler: Callable[[ServerConnection], Awaitable[Any]], host: Optional[str], port: int, *, path: Optional[str], subprotocols: Optional[Sequence[str]], process_request: Optional[Callable[[Request], Any]], max_size: Optional[int], max_queue: Optional[int], ping_interval: Optional[float], ping_timeout: Optional[float], close_timeout: Optional[float], open_timeout: Optional[float], tls: TLSArg, max_connections: int, backlog: int, ipv6_only: bool, compression: Union[None, str, Mapping[str, Any]] = None) -> None:
+    def __init__(self, handler: Callable[[ServerConnection], Awaitable[Any]], host: Optional[str], port: int, *, path: Optional[str], subprotocols: Optional[Sequence[str]], process_request: Optional[Callable[[Request], Any]], max_size: Optional[int], max_queue: Optional[int], ping_interval: Optional[float], ping_timeout: Optional[float], close_timeout: Optional[float], open_timeout: Optional[float], tls: TLSArg, max_connections: int, backlog: int, ipv6_only: bool, compression: Union[None, str, Mapping[str, Any]] = None, max_pending_handshakes: int = 1024) -> None:
         self._aio = asyncio.get_running_loop()
         L = _loop.attach()
         self._handler = handler
@@ -434,6 +434,7 @@ class WebSocketServer:
             ipv6_only=ipv6_only,
             handshake_timeout_ms=_ms(open_timeout) or 10000,
             max_connections=max_connections,
+            max_pending_handshakes=max_pending_handshakes,
             limits=_asyncio_limits(max_size, ping_interval, ping_timeout, close_timeout),
             tls=to_engine(tls),
             on_upgrade=hook,
@@ -460,6 +461,11 @@ class WebSocketServer:
     def close(self, close_connections: bool = True) -> None:
         """Stop accepting connections and close the open ones with 1001."""
         self._srv.close()
+
+    def stats(self) -> Dict[str, int]:
+        """The engine's counters for this server (``uvws.STATS_FIELDS``
+        describes each); after the server closed, their final values."""
+        return self._srv.stats()
 
     async def wait_closed(self) -> None:
         """Wait until the server, its connections and their handlers are done."""
@@ -576,7 +582,9 @@ class serve:
     pauses; None: no limit), ``ping_interval`` / ``ping_timeout`` (20 s;
     None: off), ``close_timeout`` (10 s), ``open_timeout`` (10 s),
     ``ssl`` / ``tls`` (:class:`uvws.TLSOptions` / :class:`uvws.TLSContext`).
-    Also ``path``, ``max_connections``, ``backlog``, ``ipv6_only``.
+    Also ``path``, ``max_connections``, ``max_pending_handshakes`` (1024:
+    beyond it, connections still in their opening handshake get 503),
+    ``backlog``, ``ipv6_only``.
     ``compression="deflate"`` accepts permessage-deflate from clients that
     offer it (a dict gives the engine's settings, see
     :class:`uvws.WebSocket`); unlike websockets, the default is None (off).
@@ -603,9 +611,10 @@ class serve:
         backlog: int = 511,
         ipv6_only: bool = False,
         compression: Union[None, str, Mapping[str, Any]] = None,
+        max_pending_handshakes: int = 1024,
     ) -> None:
         self._args = (handler, host, port or 0)
-        self._kw: Dict[str, Any] = dict(path=path, subprotocols=subprotocols, process_request=process_request, max_size=max_size, max_queue=max_queue, ping_interval=ping_interval, ping_timeout=ping_timeout, close_timeout=close_timeout, open_timeout=open_timeout, tls=tls if tls is not None else ssl, max_connections=max_connections, backlog=backlog, ipv6_only=ipv6_only, compression=compression)
+        self._kw: Dict[str, Any] = dict(path=path, subprotocols=subprotocols, process_request=process_request, max_size=max_size, max_queue=max_queue, ping_interval=ping_interval, ping_timeout=ping_timeout, close_timeout=close_timeout, open_timeout=open_timeout, tls=tls if tls is not None else ssl, max_connections=max_connections, backlog=backlog, ipv6_only=ipv6_only, compression=compression, max_pending_handshakes=max_pending_handshakes)
         self._server: Optional[WebSocketServer] = None
 
     async def _create(self) -> WebSocketServer:

@@ -29,6 +29,8 @@ __all__ = ["EventEmitter", "WebSocket", "Server"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 MiB = 1024 * 1024
+#: frames per message beyond which a message is refused (1009), as ws
+MAX_FRAGMENTS = 16384
 
 # Events whose listener the engine calls directly when it is the only one.
 _DIRECT = {"message": "_on_message", "ping": "_on_ping", "pong": "_on_pong", "drain": "_on_drain"}
@@ -257,7 +259,7 @@ class WebSocket(EventEmitter, _uvws.Connection):
         tls: TLSArg = None,
         handshake_timeout: float = 30.0,
         max_payload: Optional[int] = 100 * MiB,
-        max_fragments: int = 0,
+        max_fragments: int = MAX_FRAGMENTS,
         max_backpressure: Optional[int] = 16 * MiB,
         close_on_backpressure: bool = False,
         ping_interval: Optional[float] = None,
@@ -273,7 +275,8 @@ class WebSocket(EventEmitter, _uvws.Connection):
         ``protocols``: subprotocols to offer. ``headers``: extra request
         headers. ``handshake_timeout``: seconds for DNS + TCP + TLS +
         upgrade. ``max_payload``: largest message accepted (larger: close
-        1009; None: no limit). ``max_backpressure``: bytes a send may leave
+        1009; None: no limit). ``max_fragments``: frames one message may
+        have (more: close 1009; 0: no limit). ``max_backpressure``: bytes a send may leave
         buffered before further sends are dropped (``SEND_DROPPED``) or, with
         ``close_on_backpressure``, the connection closed. ``ping_interval``:
         send a ping after that many seconds without traffic, and fail (1006)
@@ -389,7 +392,7 @@ class Server(EventEmitter):
         *,
         path: Optional[str] = None,
         max_payload: Optional[int] = 100 * MiB,
-        max_fragments: int = 0,
+        max_fragments: int = MAX_FRAGMENTS,
         verify_client: Optional[Callable[[Request], Any]] = None,
         handle_protocols: Optional[Callable[[List[str], Request], Optional[str]]] = None,
         tls: TLSArg = None,
@@ -402,6 +405,7 @@ class Server(EventEmitter):
         backlog: int = 511,
         ipv6_only: bool = False,
         max_connections: int = 0,
+        max_pending_handshakes: int = 1024,
         handshake_timeout: float = 10.0,
         max_header_bytes: int = 8192,
         max_headers: int = 64,
@@ -420,7 +424,9 @@ class Server(EventEmitter):
         as in ws. ``tls``: :class:`uvws.TLSOptions` / :class:`uvws.TLSContext`
         for wss://. The limits and timeouts are those of
         :class:`WebSocket`, in seconds; ``max_connections`` answers further
-        upgrades with 503; ``handshake_timeout`` bounds the upgrade request.
+        upgrades with 503, as ``max_pending_handshakes`` does for
+        connections still in their opening handshake (0: no limit);
+        ``handshake_timeout`` bounds the upgrade request.
         ``per_message_deflate``: accept permessage-deflate (RFC 7692) when a
         client offers it: True for the engine's defaults or a dict, as for
         :class:`WebSocket`; off by default (as in ws).
@@ -443,6 +449,7 @@ class Server(EventEmitter):
             max_headers=max_headers,
             handshake_timeout_ms=_ms(handshake_timeout) or 10000,
             max_connections=max_connections,
+            max_pending_handshakes=max_pending_handshakes,
             limits=_limits(max_payload, max_fragments, max_backpressure, close_on_backpressure, idle_timeout, ping_interval, pong_timeout, close_timeout),
             tls=to_engine(tls),
             on_upgrade=hook,
@@ -481,6 +488,14 @@ class Server(EventEmitter):
         built once); returns how many connections it was handed to. Loop
         thread only."""
         return self._srv.broadcast(data, binary)
+
+    def stats(self) -> Dict[str, int]:
+        """The engine's counters for this server: connections, upgrades
+        rejected by reason, messages and bytes each way, sends dropped,
+        pings and pongs, closes by code, errors by reason
+        (``uvws.STATS_FIELDS`` describes each). Loop thread only; after
+        the server closed, their final values."""
+        return self._srv.stats()
 
     # -- engine adapters -------------------------------------------------
 

@@ -21,6 +21,7 @@ CLOSING: int
 CLOSED: int
 OWNED_MIN: int
 errorcodes: Dict[int, str]
+STATS_FIELDS: Dict[str, str]
 
 def _set_hooks(error_factory: Callable[[int, str], BaseException], error_hook: Callable[[Any, BaseException, str], None]) -> None: ...
 def strerror(code: int) -> str: ...
@@ -150,9 +151,11 @@ class Server:
         on_closed: Optional[Callable[[], Any]] = None,
         connection_type: Type[Connection] = ...,
         deflate: Optional[Mapping[str, Any]] = None,
+        max_pending_handshakes: Optional[int] = None,
     ) -> None: ...
     def close(self) -> None: ...
     def broadcast(self, data: _Data, binary: Optional[bool] = None) -> int: ...
+    def stats(self) -> Dict[str, int]: ...
 
 class Upgrade:
     """A pending upgrade decision."""

@@ -29,4 +29,4 @@ endif()
 
 # The echo server example's --stats output (uvws_server_stats, UVWS_STATS_MAP).
 add_test(NAME echo_stats COMMAND ${CMAKE_CURRENT_LIST_DIR}/echo_stats.sh ${CMAKE_BINARY_DIR}/bin)
-set_tests_properties(echo_stats PROPERTIES TIMEOUT 60 LABELS e2e)
+set_tests_properties(echo_stats PROPERTIES TIMEOUT 60 LABELS example)

@@ -303,6 +303,29 @@ static void test_protocol_violations(void) {
   stop();
 }
 
+/* An upper bound on elapsed loop time that cannot flake: a repeating
+ * 100 ms timer on the test's loop counts ticks. A stalled loop (valgrind, a
+ * loaded machine) cannot make it run ahead, since a repeating timer runs at
+ * most once per iteration and never sooner than 100 ms after its last run;
+ * and the engine's timeouts run on the same loop clock. So "a timeout fired
+ * within N ticks" still fails if the timeout is far too long, while a wall
+ * clock bound ("took < 3000 ms") fails whenever the machine is slow. Lower
+ * bounds stay on the loop clock (uv_now): a timer never fires early. */
+static struct {
+  uv_timer_t t;
+  unsigned ticks;
+} tick_clock;
+static void tick_clock_cb(uv_timer_t *t) { tick_clock.ticks++; }
+static void tick_clock_start(void) {
+  tick_clock.ticks = 0;
+  uv_timer_init(loop, &tick_clock.t);
+  uv_timer_start(&tick_clock.t, tick_clock_cb, 100, 100);
+}
+static unsigned tick_clock_stop(void) {
+  uv_close((uv_handle_t *)&tick_clock.t, NULL);
+  return tick_clock.ticks;
+}
+
 /* Slowloris: a header byte every 100 ms never completes the handshake
  * before the timeout. */
 typedef struct {
@@ -329,7 +352,6 @@ static void slow_eof(e2e_raw_t *r) {
 }
 static void slow_connected(e2e_raw_t *r) {
   slow_t *s = r->data;
-  s->start = uv_now(loop);
   uv_timer_init(loop, &s->timer);
   s->timer.data = s;
   uv_timer_start(&s->timer, slow_tick, 1, 100);
@@ -348,11 +370,19 @@ static void test_slowloris(void) {
   s.raw.data = &s;
   s.raw.on_connect = slow_connected;
   s.raw.on_eof = slow_eof;
+  /* Before the connect, so that the server's deadline (accept + 800 ms)
+   * cannot start before `start`. */
+  s.start = uv_now(loop);
   e2e_raw_connect(loop, &s.raw, "127.0.0.1", port);
   EXPECT_INT(e2e_wait(loop, &s.raw.closed, 10000), 0);
   e2e_spin(loop, 150); /* let the tick timer close */
   EXPECT(s.raw.eof);
-  EXPECT(s.dropped_after >= 700 && s.dropped_after < 2000);
+  EXPECT(s.dropped_after >= 700);
+  /* The writer's own 100 ms ticks bound the time from above (see
+   * tick_clock): 800 ms plus one engine tick (200 ms) is at most 11 bytes,
+   * 18 with room for a few slow loop iterations; a timeout three times too
+   * long sends 24 or more. */
+  EXPECT(s.pos <= 18);
   EXPECT(s.pos < s.len);
   EXPECT_INT(st.opens, 0);
   stop();
@@ -390,15 +420,22 @@ static void test_ping_timeout(void) {
   s.raw.on_eof = silent_eof;
   s.raw.data = &s;
   uint64_t t0 = uv_now(loop);
+  tick_clock_start();
   e2e_raw_connect(loop, &s.raw, "127.0.0.1", port);
   EXPECT_INT(e2e_wait(loop, &s.raw.closed, 10000), 0);
+  unsigned ticks = tick_clock_stop();
   e2e_wait(loop, &st.closes, 2000);
   uint64_t took = uv_now(loop) - t0;
   EXPECT_INT(st.opens, 1);
   EXPECT_INT(st.closes, 1);
   EXPECT_INT(st.last_code, 1006);
   EXPECT_INT(st.last_err, UVWS_ETIMEDOUT);
-  EXPECT(took >= 600 && took < 3000);
+  /* ping after 300 ms, drop 400 ms later, each seen by a 200 ms engine
+   * tick: 700-1100 ms of loop time, at most 11 ticks of 100 ms (18 with
+   * room for the handshake's iterations); a pong timeout four times too
+   * long takes 21 or more. */
+  EXPECT(took >= 600);
+  EXPECT(ticks <= 18);
   EXPECT(s.ponged); /* i.e. the peer saw our ping */
   stop();
 }
@@ -420,13 +457,19 @@ static void test_idle_and_close_timeout(void) {
   f.raw.on_data = fail_data;
   f.raw.on_eof = close_on_eof;
   uint64_t t0 = uv_now(loop);
+  tick_clock_start();
   e2e_raw_connect(loop, &f.raw, "127.0.0.1", port);
   EXPECT_INT(e2e_wait(loop, &f.raw.closed, 10000), 0);
+  unsigned ticks = tick_clock_stop();
   e2e_wait(loop, &st.closes, 2000);
   uint64_t took = uv_now(loop) - t0;
   EXPECT_INT(f.close_code, 1001);
   EXPECT_INT(st.last_code, 1006); /* the peer never answered the close */
-  EXPECT(took >= 600 && took < 3000);
+  /* idle close after 300 ms, drop 400 ms later, each seen by a 200 ms
+   * engine tick: 700-1100 ms of loop time, at most 11 ticks (18 with room,
+   * as above; tick_clock). */
+  EXPECT(took >= 600);
+  EXPECT(ticks <= 18);
   stop();
 }
 

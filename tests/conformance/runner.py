@@ -11,8 +11,9 @@ RFC 7692, in Python 3 with the standard library only.
   runner.py list [--cases ...]
       print the selected cases
 
-Exit code: 0 when no case FAILED (with --strict: and none is NON-STRICT), 1 otherwise,
-2 on usage or infrastructure errors.
+Exit code: 0 when no case FAILED (with --strict: and none is NON-STRICT or UNIMPLEMENTED;
+with --expect-ok N: and exactly N cases are OK), 1 otherwise, 2 on usage or
+infrastructure errors.
 """
 
 import argparse
@@ -71,8 +72,9 @@ def case_record(spec, case, conn, was_open, is_server, duration, extra_reason=No
     close_verdict = C.CLOSE_DETAIL_TO_VERDICT.get(close_detail, C.FAILED)
     behavior = case.behavior
     result = case.result
-    if conn is not None and conn.peer_violation and behavior != C.INFORMATIONAL:
-        # a conformant peer never puts an invalid frame on the wire
+    if conn is not None and conn.peer_violation:
+        # a conformant peer never puts an invalid frame on the wire, not even in a case whose
+        # events are INFORMATIONAL
         behavior = C.FAILED
         result = "the peer violated %s: %s" % (getattr(conn, "peer_violation_rfc", None) or "RFC 6455",
                                                conn.peer_violation)
@@ -148,12 +150,27 @@ def summary_line(counts):
         counts[C.OK], counts[C.NON_STRICT], counts[C.FAILED], counts[C.INFORMATIONAL], counts[C.UNIMPLEMENTED])
 
 
-def exit_code(counts, strict):
+def verdict_problems(counts, strict, expect_ok=None):
+    """Why a run does not pass (an empty list when it does)."""
+    problems = []
     if counts[C.FAILED]:
-        return 1
+        problems.append("%d FAILED" % counts[C.FAILED])
     if strict and counts[C.NON_STRICT]:
-        return 1
-    return 0
+        problems.append("%d NON-STRICT (--strict)" % counts[C.NON_STRICT])
+    if strict and counts[C.UNIMPLEMENTED]:
+        problems.append("%d UNIMPLEMENTED (--strict)" % counts[C.UNIMPLEMENTED])
+    if expect_ok is not None and counts[C.OK] != expect_ok:
+        problems.append("%d OK where --expect-ok says %d" % (counts[C.OK], expect_ok))
+    return problems
+
+
+def exit_code(counts, strict, expect_ok=None):
+    return 1 if verdict_problems(counts, strict, expect_ok) else 0
+
+
+def print_verdict(counts, strict, expect_ok):
+    problems = verdict_problems(counts, strict, expect_ok)
+    print("RUN %s%s" % ("FAILED: " if problems else "PASSED", ", ".join(problems)), flush=True)
 
 
 def print_case(rec, verbose):
@@ -167,7 +184,7 @@ def print_case(rec, verbose):
             print("              " + rec["reason"]["summary"], flush=True)
 
 
-def write_report(path, mode, agent, target, started, duration_s, records, strict, selection):
+def write_report(path, mode, agent, target, started, duration_s, records, strict, selection, expect_ok=None):
     counts = count_verdicts(records)
     notes = []
     if any(r.get("shortForm") and r["id"].startswith("9.") for r in records):
@@ -175,7 +192,9 @@ def write_report(path, mode, agent, target, started, duration_s, records, strict
     if any("permessageDeflate" in r for r in records):
         notes.append(DEFLATE_NOTE)
     notes.append("behaviorClose maps Autobahn's close outcomes onto the five verdicts: WRONG CODE and "
-                 "FAILED BY CLIENT -> NON-STRICT, UNCLEAN -> FAILED (see behaviorCloseDetail).")
+                 "FAILED BY CLIENT -> NON-STRICT, UNCLEAN -> FAILED, and WRONG CODE (RFC-named) -> FAILED: "
+                 "the peer failed the connection with another code than the one RFC 6455 7.4.1 names for "
+                 "the error (1002, 1007) (see behaviorCloseDetail).")
     rep = {
         "tool": TOOL,
         "mode": mode,
@@ -184,10 +203,12 @@ def write_report(path, mode, agent, target, started, duration_s, records, strict
         "started": started,
         "duration_s": round(duration_s, 3),
         "strict": strict,
+        "expect_ok": expect_ok,
         "cases_selected": selection,
         "notes": notes,
         "summary": counts,
-        "passed": exit_code(counts, strict) == 0,
+        "passed": exit_code(counts, strict, expect_ok) == 0,
+        "problems": verdict_problems(counts, strict, expect_ok),
         "cases": records,
     }
     d = os.path.dirname(os.path.abspath(path))
@@ -299,10 +320,11 @@ async def client_main(args):
     agent = agent or "unknown"
     report = args.report or default_report("client", agent)
     counts = write_report(report, "client", agent, args.url, started, elapsed, records, args.strict,
-                          args.cases + (" minus " + args.exclude if args.exclude else ""))
+                          args.cases + (" minus " + args.exclude if args.exclude else ""), args.expect_ok)
     print("agent %s: %d cases in %.1fs; report %s" % (agent, len(records), elapsed, report))
     print(summary_line(counts), flush=True)
-    return exit_code(counts, args.strict)
+    print_verdict(counts, args.strict, args.expect_ok)
+    return exit_code(counts, args.strict, args.expect_ok)
 
 
 # ==========================================================================
@@ -413,7 +435,7 @@ class FuzzServer:
             if counts is not None:
                 shutdown = (req.param("shutdownOnComplete", "").lower() in ("true", "yes"))
                 if self.args.exit_after_report or shutdown:
-                    self.finish(exit_code(counts, self.args.strict))
+                    self.finish(exit_code(counts, self.args.strict, self.args.expect_ok))
             return
         elif path == "/stopServer":
             conn.send_close(1000)
@@ -487,11 +509,13 @@ class FuzzServer:
         report = self.args.report or default_report("server", agent)
         counts = write_report(report, "server", agent, "clients connecting to port %s" % self.args.port, started,
                               time.monotonic() - t0, records, self.args.strict,
-                              self.args.cases + (" minus " + self.args.exclude if self.args.exclude else ""))
+                              self.args.cases + (" minus " + self.args.exclude if self.args.exclude else ""),
+                              self.args.expect_ok)
         missing = sum(1 for s in self.selected if s.id not in got)
         print("agent %s: %d cases (%d not run); report %s" % (agent, len(records), missing, report))
         print(summary_line(counts), flush=True)
-        self.exit_status = exit_code(counts, self.args.strict)
+        print_verdict(counts, self.args.strict, self.args.expect_ok)
+        self.exit_status = exit_code(counts, self.args.strict, self.args.expect_ok)
         return counts
 
 
@@ -554,7 +578,11 @@ def build_parser():
                        help="groups (1-7,9,10,12,13), ids (5.19) or id prefixes (6.4), comma separated; default all")
         p.add_argument("--exclude", default="", help="cases to leave out, same syntax as --cases")
         p.add_argument("--report", help="JSON report file (default tests/conformance/reports/<mode>-<agent>.json)")
-        p.add_argument("--strict", action="store_true", help="NON-STRICT counts as failure for the exit code")
+        p.add_argument("--strict", action="store_true",
+                       help="NON-STRICT and UNIMPLEMENTED count as failures for the exit code")
+        p.add_argument("--expect-ok", type=int, metavar="N",
+                       help="the run fails unless exactly N cases are OK (catches cases that silently stop "
+                            "counting, e.g. deflate not negotiated)")
         p.add_argument("--time-scale", type=float, default=1.0,
                        help="multiply the cases' waits and timeouts (for slow peers); default 1")
         p.add_argument("--close-timeout", type=float, default=1.0,

@@ -105,6 +105,54 @@ def test_peer_that_never_closes_is_bounded(tmp_path):
     assert res["1.1.1"]["behaviorClose"] == "FAILED" and res["1.1.1"]["duration"] < 5000
 
 
+LAX = os.path.join(PEERS, "lax_echo_peer.py")
+
+
+@pytest.mark.parametrize("flags,cid,verdict", [
+    # the close code RFC 6455 7.4.1 names for the error: OK; another one: FAILED (Autobahn: NON-STRICT)
+    (["--fail-utf8", "1007"], "6.3.1", "OK"),
+    (["--fail-utf8", "1002"], "6.3.1", "FAILED"),
+    (["--fail-utf8", "1002"], "6.12.1", "FAILED"),
+    (["--fail-rsv", "1002"], "3.1", "OK"),
+    (["--fail-rsv", "1007"], "3.1", "FAILED"),
+])
+def test_wrong_close_code_where_the_rfc_names_one_fails(tmp_path, flags, cid, verdict):
+    rc, res, out = run("server", [sys.executable, LAX, "server", "--port", "0"] + flags, tmp_path / "code.json",
+                       ["--cases", cid])
+    assert res[cid]["verdict"] == verdict, out
+    assert rc == (0 if verdict == "OK" else 1), out
+    if verdict == "FAILED":
+        assert res[cid]["behaviorCloseDetail"] == "WRONG CODE (RFC-named)", res[cid]
+
+
+@pytest.mark.parametrize("flags,want", [
+    ([], {"7.1.6": "INFORMATIONAL", "7.13.1": "INFORMATIONAL", "7.13.2": "INFORMATIONAL"}),
+    # an invalid close frame in reply: a peer violation, which INFORMATIONAL does not waive
+    (["--close-reply-code", "1005"], {"7.1.6": "FAILED", "7.13.1": "FAILED", "7.13.2": "FAILED"}),
+    # no reply to the close frame: 7.1.6 requires a clean close; 7.13 allows a dropped TCP
+    # connection, but the server should drop it first (NON-STRICT)
+    (["--no-close-reply"], {"7.1.6": "FAILED", "7.13.1": "NON-STRICT", "7.13.2": "NON-STRICT"}),
+])
+def test_informational_cases_still_judge_the_peer(tmp_path, flags, want):
+    rc, res, out = run("server", [sys.executable, LAX, "server", "--port", "0"] + flags, tmp_path / "info.json",
+                       ["--cases", "7.1.6,7.13", "--strict"])
+    assert {cid: c["verdict"] for cid, c in res.items()} == want, out
+    assert rc == (0 if set(want.values()) == {"INFORMATIONAL"} else 1), out
+
+
+def test_strict_fails_unimplemented_and_expect_ok_counts(tmp_path):
+    cmd = [sys.executable, LAX, "server", "--port", "0"]
+    # the lax peer negotiates no permessage-deflate: 12.1.1 is UNIMPLEMENTED
+    rc, res, out = run("server", cmd, tmp_path / "u.json", ["--cases", "1.1.1,12.1.1"])
+    assert res["12.1.1"]["verdict"] == "UNIMPLEMENTED" and rc == 0, out
+    rc, res, out = run("server", cmd, tmp_path / "u.json", ["--cases", "1.1.1,12.1.1", "--strict"])
+    assert rc == 1 and "1 UNIMPLEMENTED (--strict)" in out, out
+    rc, res, out = run("server", cmd, tmp_path / "e.json", ["--cases", "1.1.1,2.1", "--strict", "--expect-ok=2"])
+    assert rc == 0, out
+    rc, res, out = run("server", cmd, tmp_path / "e.json", ["--cases", "1.1.1,2.1", "--strict", "--expect-ok=3"])
+    assert rc == 1 and "2 OK where --expect-ok says 3" in out, out
+
+
 @pytest.mark.skipif(not have_node_ws(), reason="node or npm ws not installed (npm install)")
 def test_ws_echo_server(tmp_path):
     rc, res, out = run("server", ["node", os.path.join(PEERS, "ws_echo_server.js"), "--port", "0"],

@@ -704,7 +704,8 @@ class FuzzConnection:
         elif len(payload) >= 2:
             code = struct.unpack("!H", payload[:2])[0]
             reason = payload[2:]
-            if not valid_close_code(code):
+            # a case may allow the echo of an undefined code it sent itself (7.13.x)
+            if not valid_close_code(code) and code not in getattr(self.handler, "echo_ok_codes", ()):
                 bad = ("peer sent close code %d, which may not be sent on the wire" % code, CLOSE_PROTOCOL_ERROR)
             else:
                 try:

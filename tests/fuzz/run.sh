@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs each libFuzzer target for SECONDS (default 60) from the committed seed
+# Runs each libFuzzer target (frames, request, response, inflate: the receive
+# path with permessage-deflate, extensions: its negotiation) for SECONDS
+# (default 60) from the committed seed
 # corpus (copied, so the repository is not written to). A crash fails the
 # run and leaves the reproducer in $FUZZ_OUT (default build-fuzz/findings).
 # Usage: tests/fuzz/run.sh [SECONDS]
@@ -12,7 +14,7 @@ cmake --build build-fuzz >/dev/null || exit 1
 out=${FUZZ_OUT:-build-fuzz/findings}
 mkdir -p "$out"
 status=0
-for t in frames request response; do
+for t in frames request response inflate extensions; do
   work=$(mktemp -d)
   cp tests/fuzz/corpus/$t/* "$work/"
   echo "fuzz_$t: ${secs}s"

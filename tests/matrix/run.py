@@ -250,6 +250,10 @@ class Runner:
         if missing and crc is not None:
             res["problems"].append(f"steps not reported: {', '.join(missing)}")
         res["failed_steps"] = [s["step"] for s in res["steps"] if s.get("result") == "fail"]
+        for st in res["steps"]:
+            if st.get("result") == "skip" and not skip_allowed(client, scheme, st.get("step")):
+                res["problems"].append(f"step {st.get('step')} skipped, which only the skips in ALLOWED_SKIPS may: "
+                                       f"{st.get('detail')}")
         # going-away shuts the server down; otherwise stop it here.
         if "going-away" in expected:
             why = self.wait_server_exit(proc)
@@ -340,6 +344,21 @@ class Runner:
                     return code, payload[2:].decode(errors="replace")
         finally:
             sock.close()
+
+
+# The steps a client may skip: what its package cannot do (README.md, "Skips"):
+# (client, step, scheme or None for every scheme). Any other skip fails the
+# pairing, so that a step cannot silently stop running.
+ALLOWED_SKIPS = {
+    ("python", "invalid-utf8", None),        # the package refuses to send invalid text
+    ("python", "protocol-error-raw", None),  # no access to the socket
+    ("node", "protocol-error-raw", None),    # no access to the socket
+    ("c", "protocol-error-raw", "wss"),      # the socket carries TLS records
+}
+
+
+def skip_allowed(client: str, scheme: str, step: Optional[str]) -> bool:
+    return (client, step, None) in ALLOWED_SKIPS or (client, step, scheme) in ALLOWED_SKIPS
 
 
 def render(results: List[Dict], sigterm: List[Dict], servers: List[str], clients: List[str], schemes: List[str]) -> str:

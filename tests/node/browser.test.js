@@ -11,7 +11,7 @@ const os = require('os');
 const path = require('path');
 const http = require('http');
 const { WebSocketServer } = require('uvws');
-const { once, pki } = require('./helpers');
+const { once, pki, skipUnless } = require('./helpers');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
@@ -73,7 +73,7 @@ function startEcho(options) {
   return once(wss, 'listening').then(() => server);
 }
 
-describe('headless Chromium', { skip: !fs.existsSync(CHROMIUM) && `no ${CHROMIUM} (apt-get install -y chromium)` }, () => {
+describe('headless Chromium', { skip: skipUnless(fs.existsSync(CHROMIUM), `no ${CHROMIUM} (apt-get install -y chromium)`) }, () => {
   let context;
   let page;
   let httpServer;

@@ -10,7 +10,7 @@ const assert = require('node:assert');
 const http = require('http');
 const net = require('net');
 const crypto = require('crypto');
-const { impls, once, delay, until, listen, closeServer } = require('./helpers');
+const { impls, once, delay, until, listen, closeServer, skipUnless } = require('./helpers');
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -923,7 +923,7 @@ for (const name of names) {
     });
   });
 
-  const noDeflate = name === 'uvws' && !WS.engineFeatures.permessageDeflate && 'engine without permessage-deflate';
+  const noDeflate = skipUnless(name !== 'uvws' || WS.engineFeatures.permessageDeflate, 'engine without permessage-deflate');
   describe(`${name}: permessage-deflate`, { skip: noDeflate }, () => {
     it('negotiated when the server enables it (clients offer it by default)', async () => {
       const wss = await listen(WS, { perMessageDeflate: { threshold: 0 } });

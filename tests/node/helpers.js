@@ -86,4 +86,34 @@ function pki() {
   };
 }
 
-module.exports = { ROOT, impls, once, delay, until, listen, closeServer, collect, pki };
+// The test command (scripts/test.sh) installs everything these tests use and
+// sets UVWS_TEST_REQUIRE_ALL=1 (CI=true counts too): there, a test that would
+// be skipped because something is missing fails instead, so that a missing
+// browser, compiler or engine feature cannot silently switch a suite off.
+// Elsewhere (a developer's machine without Chromium, say) it is skipped.
+function requireAll() {
+  return process.env.UVWS_TEST_REQUIRE_ALL === '1' || process.env.CI === 'true';
+}
+
+// For describe()/it() options: `{ skip: skipUnless(available, reason) }`.
+// When the suite cannot run and the test command requires it, this registers a
+// failing test in its place (and skips the suite itself).
+function skipUnless(available, reason) {
+  if (available) return false;
+  if (requireAll()) {
+    require('node:test').it(`required but missing: ${reason}`, () => {
+      require('node:assert').fail(`${reason}; the test command requires it (UVWS_TEST_REQUIRE_ALL=1 or CI=true)`);
+    });
+  }
+  return reason;
+}
+
+// Inside a test: skip it (t.skip) or, in the test command, fail it.
+function skipOrFail(t, reason) {
+  if (requireAll()) {
+    require('node:assert').fail(`${reason}; the test command requires it (UVWS_TEST_REQUIRE_ALL=1 or CI=true)`);
+  }
+  t.skip(reason);
+}
+
+module.exports = { ROOT, impls, once, delay, until, listen, closeServer, collect, pki, requireAll, skipUnless, skipOrFail };

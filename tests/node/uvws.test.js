@@ -20,6 +20,15 @@ function runNode(script, args = []) {
   return r.stdout;
 }
 
+// The engine reports its features at run time (the addon asks the engine's
+// permessage-deflate negotiation, node/src/addon.cc EngineFeatures); every
+// build of this repository has them all. The compression suites skip on an
+// engine without permessage-deflate, so this is what keeps a regression from
+// switching them off silently.
+it('the engine reports every feature of this build (TLS, permessage-deflate)', () => {
+  assert.deepStrictEqual({ ...WebSocket.engineFeatures }, { tls: true, permessageDeflate: true });
+});
+
 describe('features uvws does not have throw a clear error', () => {
   const cases = [
     ['followRedirects', () => new WebSocket('ws://127.0.0.1:1/', { followRedirects: true })],

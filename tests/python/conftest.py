@@ -23,6 +23,10 @@ if os.environ.get("UVWS_TEST_SOURCE"):
 
 import uvws  # noqa: E402
 
+# A skip inside the test command is a failure (tests/pytest_require_all.py).
+sys.path.append(str(ROOT / "tests"))
+from pytest_require_all import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401
+
 
 def arun(coro, timeout=30.0):
     """Run a coroutine on a fresh asyncio loop, bounded."""

@@ -239,25 +239,36 @@ def test_connect_errors():
 
 
 def test_concurrent_recv_is_an_error():
+    # The server sends only when the client says so (events, not a race of
+    # sleeps), so the first recv() is still waiting when the second starts.
+    send_late, send_after = asyncio.Event(), asyncio.Event()
+
     async def handler(ws):
-        await asyncio.sleep(0.2)
+        await send_late.wait()
         await ws.send("late")
+        await send_after.wait()
+        await ws.send("after the cancel")
         await ws.wait_closed()
 
     async def main():
         async with uvws.serve(handler, "127.0.0.1", 0) as server:
             async with uvws.connect(f"ws://127.0.0.1:{server.port}/") as ws:
                 t = asyncio.ensure_future(ws.recv())
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0)  # t runs up to its wait
+                assert not t.done()
                 with pytest.raises(RuntimeError):
                     await ws.recv()
-                assert await t == "late"
+                send_late.set()
+                assert await asyncio.wait_for(t, 10) == "late"
                 # a cancelled recv leaves the connection usable
                 t2 = asyncio.ensure_future(ws.recv())
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0)
+                assert not t2.done()
                 t2.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await t2
+                send_after.set()
+                assert await asyncio.wait_for(ws.recv(), 10) == "after the cancel"
 
     arun(main())
 
@@ -273,10 +284,15 @@ def test_max_queue_pauses_reading():
     async def main():
         async with uvws.serve(handler, "127.0.0.1", 0) as server:
             async with uvws.connect(f"ws://127.0.0.1:{server.port}/", max_queue=4) as ws:
+                # First the queue fills (so something was read: a bound checked
+                # after a sleep alone also holds when nothing arrived), then
+                # the client gets time in which it could read on if it did not
+                # pause.
+                await wait_for(lambda: ws.connection._qsize >= 4)
                 await asyncio.sleep(0.2)
                 # Reading paused at max_queue: what was already read (at most
                 # one 256 KiB read buffer, 64 messages) is queued, no more.
-                assert ws.connection._qsize <= 4 + 64
+                assert 4 <= ws.connection._qsize <= 4 + 64
                 got = [int(await ws.recv()) for _ in range(N)]
                 assert got == list(range(N))
 
@@ -401,7 +417,9 @@ def test_connect_after_the_loop_sat_idle():
     async def once():
         server = uvws.Server(port=0, host="127.0.0.1")
         server.on("connection", lambda ws, req: ws.on("message", ws.send))
-        async with uvws.connect(f"ws://127.0.0.1:{server.port}/", open_timeout=0.5) as ws:
+        # open_timeout below the idle time, so a stale clock fails it, yet
+        # long enough for a handshake on a slow, loaded machine
+        async with uvws.connect(f"ws://127.0.0.1:{server.port}/", open_timeout=1.5) as ws:
             await ws.send("x")
             assert await ws.recv() == "x"
         done = asyncio.get_running_loop().create_future()
@@ -409,5 +427,5 @@ def test_connect_after_the_loop_sat_idle():
         await done
 
     arun(once())
-    time.sleep(1.0)  # nothing alive: the engine loop does not run
+    time.sleep(2.5)  # nothing alive: the engine loop does not run
     arun(once())

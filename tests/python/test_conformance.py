@@ -1,6 +1,9 @@
 """The conformance runner (tests/conformance, a re-implementation of
-Autobahn|Testsuite groups 1-7, 9 short form, 10) against the Python echo
-server and the Python Autobahn client: groups 1-7 and 10 must be OK."""
+Autobahn|Testsuite groups 1-7, 9 short form, 10, 12, 13) against the Python echo
+server and the Python Autobahn client. Every run is strict (FAILED, NON-STRICT
+and UNIMPLEMENTED fail it) and must have exactly the expected number of OK
+cases: groups 1-7 and 10 are 247 cases, 3 of them INFORMATIONAL by definition;
+groups 12 and 13 are 324 cases."""
 
 import os
 import re
@@ -16,7 +19,14 @@ RUN_AGAINST = ROOT / "tests" / "conformance" / "run_against.py"
 pytestmark = pytest.mark.skipif(not RUN_AGAINST.exists(), reason="tests/conformance not present")
 
 
+OK_1_TO_7_AND_10 = 244
+OK_12_13 = 324
+
+
 def run_against(args, env=None):
+    what, rest = args[0], args[1:]
+    expect = OK_12_13 if "12,13" in rest else OK_1_TO_7_AND_10
+    args = [what, "--strict", "--expect-ok=%d" % expect, *rest]
     r = subprocess.run([sys.executable, str(RUN_AGAINST), *args], capture_output=True, text=True, timeout=600, env=env or example_env())
     out = r.stdout + r.stderr
     m = re.search(r"OK (\d+), NON-STRICT (\d+), FAILED (\d+)", out)
@@ -30,7 +40,7 @@ def test_echo_server_groups_1_to_7_and_10(extra):
     rc, ok, non_strict, failed, out = run_against(
         ["server", "--agent", "uvws-python-echo" + "".join(extra), "--cases", "1-7,10", "--",
          sys.executable, str(EXAMPLES / "echo_server.py"), "--host", "127.0.0.1", "--port", "0", *extra])
-    assert rc == 0 and failed == 0 and non_strict == 0 and ok >= 240, out[-3000:]
+    assert rc == 0 and failed == 0 and non_strict == 0 and ok == OK_1_TO_7_AND_10, out[-3000:]
 
 
 def test_echo_server_wss(tls_files):
@@ -56,4 +66,4 @@ def test_echo_server_permessage_deflate_groups_12_13():
     rc, ok, non_strict, failed, out = run_against(
         ["server", "--agent", "uvws-python-echo-deflate", "--cases", "12,13", "--",
          sys.executable, str(EXAMPLES / "echo_server.py"), "--host", "127.0.0.1", "--port", "0", "--deflate"])
-    assert rc == 0 and failed == 0 and non_strict == 0 and ok > 0, out[-3000:]
+    assert rc == 0 and failed == 0 and non_strict == 0 and ok == OK_12_13, out[-3000:]

@@ -286,7 +286,7 @@ def test_cli_close_names():
         assert cli.close_name(first) == name, code
     node = shutil.which("node")
     if node is None:
-        return
+        pytest.skip("node not found: the Node command's close names were not checked")
     script = "const c = require('./node/bin/uvws.js'); console.log(JSON.stringify(%s.map((n) => c.closeName(n))));" % sorted(samples)
     r = subprocess.run([node, "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr

@@ -2,7 +2,8 @@
 fenced code block under the "## Quick start" heading of README.md is run
 (```c compiled against the built library, ```python with this interpreter,
 ```js with node from the repository root, so that require('uvws') is this
-repository's package). Each must exit 0 by itself within a few seconds.
+repository's package). Each must exit 0 by itself within a few seconds and
+print what the section says it prints: the echo, "hello", and nothing else.
 
     .venv/bin/python -m pytest tests/readme
 
@@ -25,6 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 15  # seconds; the programs finish in well under one
+ECHO = "hello"  # what the client of every quick start sends, and so prints
 LANGS = {"c": "c", "python": "python", "py": "python", "js": "js", "javascript": "js", "mjs": "js"}
 
 
@@ -98,11 +100,13 @@ def test_quick_start_block_runs(lang, code, line, tmp_path):
         r = run([sys.executable, str(src)], cwd=tmp_path, env=env)
     else:
         node = shutil.which("node")
-        if node is None:
-            pytest.skip("node not found")
+        assert node is not None, "node not found (the Node quick start cannot run)"
         # From stdin with the repository root as the working directory,
         # require('uvws') / import 'uvws' resolve to this package (its own
         # name, through package.json's "exports").
         module = re.search(r"^\s*(import|export)\s", code, re.M) is not None
         r = run([node, "--input-type=" + ("module" if module else "commonjs"), "-"], cwd=ROOT, input=code)
     assert r.returncode == 0, f"{where}: exited {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
+    # exit 0 alone would pass a client that never got the echo
+    assert r.stdout.splitlines() == [ECHO], (f"{where}: printed {r.stdout!r}, not the echo {ECHO!r} on a line of "
+                                             f"its own\nstderr:\n{r.stderr}")

@@ -5,8 +5,12 @@ It does the opening handshake and echoes messages, but validates nothing: RSV bi
 reserved opcodes, control-frame rules, fragmentation state, UTF-8 and close codes are
 all ignored, and close frames are echoed verbatim.
 
-  lax_echo_peer.py server --port 0 [--no-close-reply]
-      prints "listening on <port>"; --no-close-reply: never answers a close frame
+  lax_echo_peer.py server --port 0 [--no-close-reply] [--close-reply-code C] [--fail-utf8 C] [--fail-rsv C]
+      prints "listening on <port>"; --no-close-reply: never answers a close frame;
+      --close-reply-code C: answers every close frame with code C instead of an echo;
+      --fail-utf8 C / --fail-rsv C: the one check it does make: it fails the connection
+      with close code C on a text message that is not UTF-8 / a frame with RSV bits set
+      (with C other than 1007 / 1002 that is the wrong code)
   lax_echo_peer.py client ws://127.0.0.1:PORT [agent]
       the Autobahn client loop (getCaseCount, runCase..., updateReports)
 
@@ -47,11 +51,25 @@ def frame(opcode, payload, mask):
     return h + payload
 
 
-async def echo_loop(reader, writer, mask, no_close_reply=False, first_text=None):
+async def fail(reader, writer, mask, code):
+    """Fail the connection with `code`, then wait (bounded) for the peer's close reply."""
+    writer.write(frame(8, struct.pack("!H", code), mask))
+    await writer.drain()
+    try:
+        await asyncio.wait_for(reader.read(1 << 20), 2)
+    except asyncio.TimeoutError:
+        pass
+
+
+async def echo_loop(reader, writer, mask, no_close_reply=False, first_text=None, opts=None):
+    opts = opts or {}
     parts, op0 = [], None
     try:
         while True:
             hdr = await asyncio.wait_for(reader.readexactly(2), 30)
+            if opts.get("fail_rsv") and hdr[0] & 0x70:
+                await fail(reader, writer, mask, opts["fail_rsv"])
+                break
             opcode, n = hdr[0] & 0x0F, hdr[1] & 0x7F
             if n == 126:
                 n = struct.unpack("!H", await reader.readexactly(2))[0]
@@ -65,6 +83,8 @@ async def echo_loop(reader, writer, mask, no_close_reply=False, first_text=None)
             if opcode == 8:
                 if no_close_reply:
                     continue
+                if opts.get("close_reply_code"):
+                    data = struct.pack("!H", opts["close_reply_code"])
                 writer.write(frame(8, data, mask))
                 await writer.drain()
                 break
@@ -76,6 +96,12 @@ async def echo_loop(reader, writer, mask, no_close_reply=False, first_text=None)
                 parts.append(data)
                 if fin:
                     msg = b"".join(parts)
+                    if opts.get("fail_utf8") and (op0 or 1) == 1:
+                        try:
+                            msg.decode("utf-8")
+                        except UnicodeDecodeError:
+                            await fail(reader, writer, mask, opts["fail_utf8"])
+                            break
                     if first_text is not None:
                         first_text.append(msg)
                     else:
@@ -87,7 +113,7 @@ async def echo_loop(reader, writer, mask, no_close_reply=False, first_text=None)
         writer.close()
 
 
-async def serve(port, no_close_reply):
+async def serve(port, no_close_reply, opts):
     async def handle(reader, writer):
         try:
             raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
@@ -101,7 +127,7 @@ async def serve(port, no_close_reply):
         acc = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
         writer.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                       "Sec-WebSocket-Accept: %s\r\nServer: lax-echo-peer\r\n\r\n" % acc).encode())
-        await echo_loop(reader, writer, mask=False, no_close_reply=no_close_reply)
+        await echo_loop(reader, writer, mask=False, no_close_reply=no_close_reply, opts=opts)
 
     srv = await asyncio.start_server(handle, "127.0.0.1", port)
     print("listening on %d" % srv.sockets[0].getsockname()[1], flush=True)
@@ -133,8 +159,11 @@ async def client(base, agent):
 
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "server":
-        port = int(sys.argv[sys.argv.index("--port") + 1]) if "--port" in sys.argv else 0
-        asyncio.run(serve(port, "--no-close-reply" in sys.argv))
+        def opt(name):
+            return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else 0
+        opts = {"close_reply_code": opt("--close-reply-code"), "fail_utf8": opt("--fail-utf8"),
+                "fail_rsv": opt("--fail-rsv")}
+        asyncio.run(serve(opt("--port"), "--no-close-reply" in sys.argv, opts))
     elif len(sys.argv) >= 3 and sys.argv[1] == "client":
         asyncio.run(client(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else "lax"))
     else:

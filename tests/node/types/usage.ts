@@ -42,6 +42,14 @@ wss.on('connection', (ws, req) => {
   ws.terminate();
 });
 const count: number = wss.broadcast('to everyone');
+const stats: WebSocket.ServerStats = wss.stats();
+const pending: number = stats.handshakes_pending + stats.pongs_coalesced;
+const described: string = WebSocketServer.statsFields.sends_dropped;
+console.log(pending, described);
+// @ts-expect-error: not a counter
+console.log(stats.no_such_counter);
+const limited = new WebSocketServer({ port: 0, maxBackpressure: 1 << 20, closeOnBackpressure: false, maxPendingHandshakes: 64 });
+limited.close();
 console.log(count, wss.clients.size);
 wss.close((err?: Error) => console.log(err));
 
