@@ -830,6 +830,8 @@ static int passed(uint32_t now, uint32_t deadline) {
 
 void uvws__conn_tick(uvws_t *ws, uint32_t now) {
   if (ws->flags & F_HANDLE_CLOSING) return;
+  /* Nothing received for a whole tick: OpenSSL's buffers can go. */
+  if (ws->tls && now - ws->last_rx >= UVWS_TICK_MS) uvws__tls_idle(ws);
   const uvws_limits_t *lim = &ws->conf->limits;
   switch (ws->state) {
     case UVWS_CONNECTING:
