@@ -6,9 +6,10 @@ every other server of the run (lower is better everywhere).
     .venv/bin/python bench/chart.py bench/results/<stamp>.json [-o docs/bench.svg]
 
 Needs matplotlib (requirements-bench.txt). The memory panel uses the
-scenario with the most connections: the server's RSS once every connection
-is open (handshakes done, no message yet) minus its RSS before the first,
-divided by the connections (uvws_loadgen's server_rss_kib_per_conn).
+scenario with the most connections: how much the server's RSS grew while the
+second half of the connections opened (handshakes done, no message yet),
+per connection (uvws_loadgen's server_rss_kib_per_conn; the first half pays
+for first-use buffers and the peak of concurrent handshakes).
 Servers that failed or echoed nothing in a scenario are left out of it.
 """
 import argparse
@@ -96,7 +97,7 @@ def main():
         rows = [r for r in mem_runs if r["scenario"] == mem_scen]
         n = rows[0]["result"]["connections"]
         bars(axes[-1], [r["server"] for r in rows], [r["result"]["server_rss_kib_per_conn"] for r in rows],
-             "{:.2f}", f"server RSS per connection\n({n} connections open, {mem_scen})", "KiB per connection")
+             "{:.2f}", f"server RSS per connection\n(growth over the 2nd half of {n}, {mem_scen})", "KiB per connection")
     meta = data.get("meta", {})
     env = data.get("environment", {})
     note = "lower is better; one run of bench/run.sh"
