@@ -97,7 +97,7 @@ def main():
         rows = [r for r in mem_runs if r["scenario"] == mem_scen]
         n = rows[0]["result"]["connections"]
         bars(axes[-1], [r["server"] for r in rows], [r["result"]["server_rss_kib_per_conn"] for r in rows],
-             "{:.2f}", f"server RSS per connection\n(growth over the 2nd half of {n}, {mem_scen})", "KiB per connection")
+             "{:.2f}", f"server RSS per connection\n({mem_scen}: growth, 2nd half)", "KiB per connection")
     meta = data.get("meta", {})
     env = data.get("environment", {})
     note = "lower is better; one run of bench/run.sh"
