@@ -1,40 +1,62 @@
 #!/usr/bin/env python3
-"""Draw a bench/run.sh results file as one SVG: server CPU time per echoed
-message for each scenario, and server memory per connection, uvws against
-every other server of the run (lower is better everywhere).
+"""Draw benchmark figures as one SVG: server CPU time per echoed message for
+each scenario, and server memory per connection, uvws against every other
+server of one run (lower is better everywhere).
 
-    .venv/bin/python bench/chart.py bench/results/<stamp>.json [-o docs/bench.svg]
+    .venv/bin/python bench/chart.py bench/results.json --run chart -o docs/bench.svg
+    .venv/bin/python bench/chart.py bench/results/<stamp>.json -o /tmp/bench.svg
 
-Needs matplotlib (requirements-bench.txt). The memory panel uses the
-scenario with the most connections: how much the server's RSS grew while the
-second half of the connections opened (handshakes done, no message yet),
-per connection (uvws_loadgen's server_rss_kib_per_conn; the first half pays
-for first-use buffers and the peak of concurrent handshakes).
-Servers that failed or echoed nothing in a scenario are left out of it.
+The input is either a run published in bench/results.json (bench/report.py
+publish; README.md's chart is its run `chart`) or a results file of
+bench/run.sh. Needs matplotlib (requirements-bench.txt). The memory panel
+uses the scenario with the most connections: how much the server's RSS grew
+while the second half of the connections opened (handshakes done, no
+message yet), per connection (uvws_loadgen's server_rss_kib_per_conn; the
+first half pays for first-use buffers and the peak of concurrent
+handshakes). Servers that failed or echoed nothing are left out.
 """
 import argparse
 import json
 import os
+import re
 import sys
 
 UVWS_COLOR = "#d62728"
 PEER_COLOR = "#7f7f7f"
 
 
-def ok_runs(runs):
+def rows_of(data, run_name):
+    """(server, scenario, connections, size, cpu us/msg, rss KiB/conn or None)
+    in the order of the run, and a note saying where they come from."""
+    runs = data.get("runs")
+    if isinstance(runs, dict):  # bench/results.json
+        if not run_name or run_name not in runs:
+            sys.exit(f"chart.py: name a run with --run: {', '.join(runs)}")
+        r = runs[run_name]
+        rss = r.get("rss_kib_per_conn", {})
+        out = []
+        for srv, per in r["cpu_us_per_msg"].items():
+            for sc, cpu in per.items():
+                m = re.match(r"(\d+)x(\d+)([km]?)", sc)
+                conns, size = int(m.group(1)), int(m.group(2)) * {"": 1, "k": 1024, "m": 1 << 20}[m.group(3)]
+                out.append((srv, sc, conns, size, cpu, rss.get(srv, {}).get(sc)))
+        return out, f"bench/results.json run '{run_name}', {r.get('date', '')}"
     out = []
-    for r in runs:
+    for r in runs or []:
         x = r.get("result")
         if r.get("rc", 1) == 0 and x and x.get("messages", 0) > 0 and x.get("server_cpu_us_per_msg", -1) > 0:
-            out.append(r)
-    return out
+            rss = x.get("server_rss_kib_per_conn", -1)
+            out.append((r["server"], r["scenario"], x["connections"], x["size"], x["server_cpu_us_per_msg"],
+                        rss if rss > 0 else None))
+    meta = data.get("meta", {})
+    return out, f"one run of bench/run.sh at {str(meta.get('git', ''))[:10]}, {data.get('date', '')}"
 
 
-def order_scenarios(runs):
+def order_scenarios(rows):
     seen = []
-    for r in runs:
-        if r["scenario"] not in seen:
-            seen.append(r["scenario"])
+    for r in rows:
+        if r[1] not in seen:
+            seen.append(r[1])
     return seen
 
 
@@ -60,7 +82,8 @@ def bars(ax, labels, values, fmt, title, xlabel):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("results", help="bench/results/<stamp>.json written by bench/run.sh")
+    ap.add_argument("results", help="bench/results.json (with --run) or a bench/results/<stamp>.json of bench/run.sh")
+    ap.add_argument("--run", help="the run of bench/results.json to draw")
     ap.add_argument("-o", "--output", default="docs/bench.svg")
     args = ap.parse_args()
     try:
@@ -73,48 +96,33 @@ def main():
 
     with open(args.results) as f:
         data = json.load(f)
-    runs = ok_runs(data.get("runs", []))
-    if not runs:
+    rows, source = rows_of(data, args.run)
+    if not rows:
         sys.exit(f"chart.py: no successful run in {args.results}")
-    scenarios = order_scenarios(runs)
-    mem_runs = [r for r in runs if r["result"].get("server_rss_kib_per_conn", -1) > 0]
+    scenarios = order_scenarios(rows)
+    mem_rows = [r for r in rows if r[5] is not None]
     mem_scen = None
-    if mem_runs:
-        mem_scen = max(order_scenarios(mem_runs),
-                       key=lambda s: max(r["result"]["connections"] for r in mem_runs if r["scenario"] == s))
+    if mem_rows:
+        mem_scen = max(order_scenarios(mem_rows), key=lambda s: max(r[2] for r in mem_rows if r[1] == s))
 
     panels = len(scenarios) + (1 if mem_scen else 0)
-    nserv = max(len([r for r in runs if r["scenario"] == s]) for s in scenarios)
+    nserv = max(len([r for r in rows if r[1] == s]) for s in scenarios)
     fig, axes = plt.subplots(1, panels, figsize=(2.9 * panels, 0.9 + 0.26 * nserv), squeeze=False)
     axes = axes[0]
     for ax, s in zip(axes, scenarios):
-        rows = [r for r in runs if r["scenario"] == s]
-        x = rows[0]["result"]
-        bars(ax, [r["server"] for r in rows], [r["result"]["server_cpu_us_per_msg"] for r in rows],
-             "{:.1f}", f"{s}: {x['connections']} conns x {x['size']} B\nserver CPU per message",
-             "µs per message")
+        sr = [r for r in rows if r[1] == s]
+        bars(ax, [r[0] for r in sr], [r[4] for r in sr], "{:.1f}",
+             f"{s}: {sr[0][2]} conns x {sr[0][3]} B\nserver CPU per message", "µs per message")
     if mem_scen:
-        rows = [r for r in mem_runs if r["scenario"] == mem_scen]
-        n = rows[0]["result"]["connections"]
-        bars(axes[-1], [r["server"] for r in rows], [r["result"]["server_rss_kib_per_conn"] for r in rows],
-             "{:.2f}", f"server RSS per connection\n({mem_scen}: growth, 2nd half)", "KiB per connection")
-    meta = data.get("meta", {})
-    env = data.get("environment", {})
-    note = "lower is better; one run of bench/run.sh"
-    commit = meta.get("git") or meta.get("commit")
-    if commit:
-        note += f" at {str(commit)[:10]}"
-    if data.get("date"):
-        note += f", {data['date']}"
-    cpu = env.get("cpu_model") or env.get("cpu")
-    if cpu:
-        note += f", {cpu}"
-    fig.suptitle(note, fontsize=7, y=0.995)
+        sr = [r for r in mem_rows if r[1] == mem_scen]
+        bars(axes[-1], [r[0] for r in sr], [r[5] for r in sr], "{:.2f}",
+             f"server RSS per connection\n({mem_scen}: growth, 2nd half)", "KiB per connection")
+    fig.suptitle(f"lower is better; {source}", fontsize=7, y=0.995)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     fig.savefig(args.output, format="svg", metadata={"Date": None})
     print(f"chart: {args.output} ({len(scenarios)} scenarios, {nserv} servers"
-          + (f", memory from {mem_scen}" if mem_scen else ", no memory figures in this file") + ")")
+          + (f", memory from {mem_scen}" if mem_scen else ", no memory figures") + ")")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,7 @@
  * then closes them all. Bounded in time; exit code 0 only without errors.
  *
  *   uvws_conns --url ws://127.0.0.1:PORT/ -n 10000 --server-pid PID [--ca FILE]
- *              [--deflate | --deflate-no-takeover] [--max-kib F]
- *
- * --max-kib F: fail (exit 1) when the server's RSS per idle connection is
- * above F KiB (bench/conns.sh passes the bounds docs/limits.md states).
+ *              [--deflate | --deflate-no-takeover]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +25,6 @@ static uvws_callbacks_t cb;
 static uv_timer_t timer;
 static uint64_t t_phase;
 static long rss_before, rss_idle;
-static double max_kib; /* 0 = no bound */
 
 static long rss_kib(int pid) {
   char path[64], line[256];
@@ -118,16 +114,6 @@ static void on_timer(uv_timer_t *t) {
     printf("server rss    %ld KiB before, %ld KiB with %d idle connections: %.3f KiB per connection\n",
            rss_before, rss_idle, n_total, (double)delta / n_total);
     printf("client rss    %ld KiB\n", rss_kib(getpid()));
-    if (max_kib > 0) {
-      double per = (double)delta / n_total;
-      printf("bound         %.3f KiB per connection: %s\n", max_kib,
-             per <= max_kib ? "ok" : "EXCEEDED");
-      if (per > max_kib) {
-        fprintf(stderr, "uvws_conns: %.3f KiB per idle connection exceeds the bound of %.3f KiB\n",
-                per, max_kib);
-        errors++;
-      }
-    }
     phase = 3;
     t_phase = now;
     exchange_all();
@@ -156,10 +142,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--server-pid")) server_pid = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--ca")) ca = argv[++i];
     else if (!strcmp(argv[i], "--pending")) max_pending = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--max-kib")) max_kib = atof(argv[++i]);
   }
   if (!url || !server_pid || n_total <= 0) {
-    fprintf(stderr, "usage: uvws_conns --url URL -n N --server-pid PID [--ca FILE] [--pending N] [--max-kib F]\n");
+    fprintf(stderr, "usage: uvws_conns --url URL -n N --server-pid PID [--ca FILE] [--pending N]\n");
     return 2;
   }
   struct rlimit rl;

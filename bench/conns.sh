@@ -4,11 +4,11 @@
 # takeover), warms it up, then for each N (default 1000 and 10000) opens N
 # connections with bench/conns.c, exchanges a message on all of them, reports
 # the server's RSS per idle connection, exchanges again and closes them.
+# Fails (exit 1) on any connection error, and when the RSS per idle
+# connection of a mode exceeds its bound in bench/results.json
+# (runs.conns.bound_kib_per_idle_connection, the bound README.md states).
 # Usage: bench/conns.sh [N ...]          (e.g. bench/conns.sh 1000 10000)
 #        MODES="ws wss" bench/conns.sh 10000
-# It fails when the RSS per idle connection is above the bound of its mode
-# (max_kib below: the figures docs/limits.md "Memory" and README.md state;
-# change them together). NO_BOUNDS=1 only reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -20,18 +20,6 @@ cmake --build build --target echo_server uvws_conns >/dev/null
 pki=$(mktemp -d)
 trap 'rm -rf "$pki"; kill $srv 2>/dev/null || true' EXIT
 tests/tls/make_certs.sh "$pki" >/dev/null
-# KiB of server RSS per idle connection, at most. Measured on x86-64 Linux
-# with glibc at 10,000 connections: ws 0.35, wss 13.4-13.7, deflate without
-# context takeover 0.57; with it 91 at 1,000 connections. The bounds leave
-# room for allocator and kernel variation, not for a whole structure more.
-max_kib() {
-  case $1 in
-    ws) echo 0.40 ;;
-    wss) echo 15 ;;
-    deflate-no-takeover) echo 0.70 ;;
-    deflate) echo 110 ;;
-  esac
-}
 status=0
 for mode in ${MODES:-ws wss deflate deflate-no-takeover}; do
   scheme=ws
@@ -53,9 +41,20 @@ for mode in ${MODES:-ws wss deflate deflate-no-takeover}; do
     # once, so the figure below is what each further connection costs.
     build/bin/uvws_conns --url "$scheme://$host:$port/" -n 200 --server-pid $srv "${caargs[@]}" "${extra[@]}" >/dev/null || true
     echo "== $mode ($scheme://) $n connections"
-    bound=()
-    [ -n "${NO_BOUNDS:-}" ] || bound=(--max-kib "$(max_kib "$mode")")
-    build/bin/uvws_conns --url "$scheme://$host:$port/" -n "$n" --server-pid $srv "${caargs[@]}" "${extra[@]}" "${bound[@]}" || status=1
+    out=$(mktemp)
+    build/bin/uvws_conns --url "$scheme://$host:$port/" -n "$n" --server-pid $srv "${caargs[@]}" "${extra[@]}" | tee "$out" || status=1
+    per=$(awk '/^server rss/ {print $(NF-3)}' "$out")
+    rm -f "$out"
+    bound=$(python3 -c 'import json, sys; print(json.load(open("bench/results.json"))["runs"]["conns"]["bound_kib_per_idle_connection"][sys.argv[1]])' "$mode")
+    if [ -z "$per" ]; then
+      echo "conns.sh: $mode: no RSS figure from uvws_conns" >&2
+      status=1
+    elif awk -v p="$per" -v b="$bound" 'BEGIN { exit !(p > b) }'; then
+      echo "conns.sh: $mode, $n connections: $per KiB per idle connection, above the bound of $bound KiB (bench/results.json)" >&2
+      status=1
+    else
+      echo "bound         $per <= $bound KiB per idle connection"
+    fi
     kill $srv; wait $srv 2>/dev/null || true
     rm -f "$log"
   done

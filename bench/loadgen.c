@@ -30,6 +30,21 @@
  * *masked* client frames, so in this mode server frames must be masked and
  * are unmasked before verification.  Everything else is identical.
  *
+ * --fanout N (publish/subscribe): N subscriber connections plus -c publisher
+ * connections (default 1). The URL gets "?role=sub" or "?role=pub" (or
+ * "&role=..."). The server subscribes a "sub" connection to one topic and
+ * answers it with the text message "ok"; every message a "pub" connection
+ * sends, it publishes to that topic (to every subscriber, not back to the
+ * publishers). Once every subscriber has its "ok", the publishers send
+ * --rate messages per second in total, --burst at a time, round robin. Each
+ * message carries (publisher, sequence) in its first 16 bytes, so every
+ * subscriber checks that it gets every message of every publisher, exactly
+ * once and in order; latency is publish-to-delivery (one clock: this
+ * process). After the measured window the publishers stop and every
+ * subscriber must catch up (within --msg-timeout) before closing. Reported:
+ * deliveries (messages = one copy received by one subscriber) per second,
+ * their latency, and server CPU per delivery. Sizes >= 16 bytes.
+ *
  * Exit status: 0 only if there was no error at all (connect, handshake,
  * unexpected close, payload mismatch, protocol error, close timeout, or no
  * message echoed in the measured window); 1 on errors; 2 on usage errors.
@@ -81,6 +96,9 @@ static struct {
     double close_timeout;
     double msg_timeout;
     const char *label;
+    int fanout;      /* subscribers (0: echo mode) */
+    double rate;     /* fan-out: messages per second, all publishers */
+    int burst;       /* fan-out: messages sent back to back */
 } opt = {
     .conns = 1,
     .size = 16,
@@ -95,6 +113,9 @@ static struct {
     .close_timeout = 2,
     .msg_timeout = 5,
     .label = NULL,
+    .fanout = 0,
+    .rate = 100,
+    .burst = 1,
 };
 
 #define MAX_DURATION 3600.0
@@ -251,6 +272,11 @@ struct conn {
     uint8_t exp_hdr[16];
     uint8_t ctrl[125];
     uint8_t ctrl_len;
+
+    /* fan-out */
+    uint8_t sub;      /* a subscriber (else a publisher) */
+    uint8_t ready;    /* subscriber: "ok" received */
+    uint64_t *exp;    /* subscriber: next sequence expected per publisher */
 };
 
 static struct conn *conns;
@@ -270,11 +296,16 @@ static inline uint64_t rng64(void)
     return rng_state = x;
 }
 
-enum { P_CONNECT, P_WARMUP, P_MEASURE, P_CLOSING };
+enum { P_CONNECT, P_WARMUP, P_MEASURE, P_DRAIN, P_CLOSING };
 static int phase = P_CONNECT;
 static int n_connected, n_failed, n_pending, n_started, n_alive;
 static uint64_t m_msgs, m_bytes;      /* measured window */
 static uint64_t total_msgs;           /* all verified echoes */
+/* fan-out: total connections, publish times per publisher (a ring indexed
+ * by sequence), subscribers ready */
+static int n_total, n_ready;
+#define PUB_RING (1u << 16)
+static uint64_t **pub_ts;
 static volatile sig_atomic_t stop_flag;
 
 static void on_signal(int sig)
@@ -421,7 +452,10 @@ static int queue_msg(struct conn *c)
     for (unsigned i = 0; i < hdr_len; i++)
         pl[i] = hx[i] ^ key[i & 3];
     c->wlen += h + opt.size;
-    c->send_ts[c->send_seq % (uint64_t)opt.pipeline] = now_ns;
+    if (opt.fanout)
+        pub_ts[c->id][c->send_seq % PUB_RING] = now_ns;
+    else
+        c->send_ts[c->send_seq % (uint64_t)opt.pipeline] = now_ns;
     c->send_seq++;
     return 0;
 }
@@ -450,9 +484,26 @@ static void queue_close(struct conn *c)
 /* verify payload bytes [off, off+k) of the current message */
 static int verify_chunk(struct conn *c, const uint8_t *p, uint64_t off, uint64_t k)
 {
+    if (opt.fanout && !c->ready) {
+        /* the "ok" that says the subscription is in place */
+        if (off + k > 2)
+            return -1;
+        memcpy(c->exp_hdr + off, p, k);
+        return 0;
+    }
     if (off + k > opt.size)
         return -1;
     uint64_t end = off + k;
+    if (opt.fanout && off < hdr_len) {
+        /* whose message and which: checked when it is complete */
+        uint64_t m = (end < hdr_len ? end : hdr_len) - off;
+        memcpy(c->exp_hdr + off, p, m);
+        p += m;
+        off += m;
+        k -= m;
+        if (k == 0)
+            return 0;
+    }
     if (off < hdr_len) {
         uint64_t m = (end < hdr_len ? end : hdr_len) - off;
         if (memcmp(p, c->exp_hdr + off, m) != 0)
@@ -481,8 +532,68 @@ static inline void unmask_inplace(uint8_t *p, uint64_t n, const uint8_t mask[4],
     mask_copy(p, p, n, k);
 }
 
+static int hexval(uint8_t ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* A published message reached subscriber c: it must be the next one of its
+ * publisher. */
+static void on_fanout_message(struct conn *c)
+{
+    if (!c->ready) {
+        if (c->moff != 2 || c->msg_op != 1 || memcmp(c->exp_hdr, "ok", 2) != 0) {
+            error_ev(E_PROTOCOL, c->id, "fan-out: the first message must be the text \"ok\"");
+            conn_kill(c, S_DEAD);
+            return;
+        }
+        c->ready = 1;
+        n_ready++;
+        return;
+    }
+    if (c->moff != opt.size || c->msg_op != (opt.binary ? 2 : 1)) {
+        error_ev(E_MISMATCH, c->id, "published message of %" PRIu64 " bytes, op %u", c->moff, c->msg_op);
+        conn_kill(c, S_DEAD);
+        return;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        int d = hexval(c->exp_hdr[i]);
+        if (d < 0) {
+            error_ev(E_MISMATCH, c->id, "published message without a sequence header");
+            conn_kill(c, S_DEAD);
+            return;
+        }
+        v |= (uint64_t)d << (4 * i);
+    }
+    uint32_t pub = (uint32_t)(v >> 40);
+    uint64_t seq = v & 0xFFFFFFFFFFull;
+    if (pub >= (uint32_t)opt.conns || seq != c->exp[pub]) {
+        error_ev(E_MISMATCH, c->id, "from publisher %u got seq %" PRIu64 ", expected %" PRIu64, pub, seq,
+                 pub < (uint32_t)opt.conns ? c->exp[pub] : 0);
+        conn_kill(c, S_DEAD);
+        return;
+    }
+    c->exp[pub]++;
+    total_msgs++;
+    if (phase == P_MEASURE) {
+        m_msgs++;
+        m_bytes += opt.size;
+        h_record(now_ns - pub_ts[pub][seq % PUB_RING]);
+    }
+}
+
 static void on_message(struct conn *c)
 {
+    if (opt.fanout) {
+        if (!c->sub) {
+            error_ev(E_PROTOCOL, c->id, "fan-out: a publisher received a message");
+            conn_kill(c, S_DEAD);
+            return;
+        }
+        on_fanout_message(c);
+        return;
+    }
     if (c->moff != opt.size) {
         error_ev(E_MISMATCH, c->id, "echo length %" PRIu64 " != %" PRIu64, c->moff, opt.size);
         conn_kill(c, S_DEAD);
@@ -606,7 +717,7 @@ static void process_input(struct conn *c, uint8_t *p, size_t n)
                     conn_kill(c, S_DEAD);
                     return;
                 }
-                if (c->recv_seq >= c->send_seq) {
+                if (!opt.fanout && c->recv_seq >= c->send_seq) {
                     error_ev(E_MISMATCH, c->id, "message received but none in flight");
                     conn_kill(c, S_DEAD);
                     return;
@@ -614,7 +725,8 @@ static void process_input(struct conn *c, uint8_t *p, size_t n)
                 c->in_msg = 1;
                 c->msg_op = op;
                 c->moff = 0;
-                make_hdr(c->exp_hdr, c->id, c->recv_seq);
+                if (!opt.fanout)
+                    make_hdr(c->exp_hdr, c->id, c->recv_seq);
             } else {
                 error_ev(E_PROTOCOL, c->id, "reserved opcode %u", op);
                 conn_kill(c, S_DEAD);
@@ -736,7 +848,12 @@ static void on_connected(struct conn *c)
         memcpy(rnd + i, &r, 8);
     }
     b64(rnd, 16, c->key_b64);
-    char req[2048];
+    char req[2048], path[1100];
+    if (opt.fanout)
+        snprintf(path, sizeof path, "%s%crole=%s", opt.path, strchr(opt.path, '?') ? '&' : '?',
+                 c->sub ? "sub" : "pub");
+    else
+        snprintf(path, sizeof path, "%s", opt.path);
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\n"
                      "Host: %s\r\n"
@@ -746,7 +863,7 @@ static void on_connected(struct conn *c)
                      "Sec-WebSocket-Version: 13\r\n"
                      "User-Agent: uvws_loadgen\r\n"
                      "\r\n",
-                     opt.path, opt.hostport, c->key_b64);
+                     path, opt.hostport, c->key_b64);
     ssize_t w = send(c->fd, req, (size_t)n, MSG_NOSIGNAL);
     if (w != n) {
         fail_pending(c, E_HANDSHAKE, "could not send the upgrade request");
@@ -831,7 +948,9 @@ static int check_handshake(struct conn *c, size_t *consumed)
 
 static size_t wbuf_capacity(void)
 {
-    return (size_t)opt.pipeline * (size_t)(opt.size + 14) + 4096;
+    /* fan-out publishers: room for a few bursts the socket did not take */
+    size_t n = opt.fanout ? (size_t)opt.burst * 8 + 64 : (size_t)opt.pipeline;
+    return n * (size_t)(opt.size + 14) + 4096;
 }
 
 static void on_handshake_readable(struct conn *c)
@@ -1071,6 +1190,9 @@ static void usage(FILE *f)
             "  --connect-timeout S total time allowed to connect everything (default 20)\n"
             "  --msg-timeout S     an echo that takes longer is an error (lost message; default 5)\n"
             "  --label NAME        free text copied into the JSON output\n"
+            "  --fanout N          publish/subscribe: N subscribers, -c publishers (see the top of loadgen.c)\n"
+            "  --rate R            fan-out: messages per second from all publishers (default 100)\n"
+            "  --burst B           fan-out: messages sent back to back each time (default 1)\n"
             "Only loopback targets (127.0.0.0/8, localhost) are accepted.\n");
 }
 
@@ -1146,6 +1268,63 @@ static void raise_nofile(void)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* fan-out: readiness, the publishing schedule, the final catch-up       */
+
+static int fanout_ready(void)
+{
+    for (int i = opt.conns; i < n_total; i++)
+        if (conns[i].state == S_OPEN && !conns[i].ready)
+            return 0;
+    return 1;
+}
+
+static uint64_t pub_t0, bursts_sent;
+static uint64_t next_burst_ns(void)
+{
+    return pub_t0 + (uint64_t)((double)bursts_sent * (double)opt.burst / opt.rate * 1e9);
+}
+
+/* Send every burst that is due (catching up when the loop was late), round
+ * robin over the publishers, then write. */
+static void publish_due(void)
+{
+    int sent_any = 0;
+    static uint64_t next_pub;
+    while (next_burst_ns() <= now_ns) {
+        for (int k = 0; k < opt.burst; k++) {
+            struct conn *c = NULL;
+            for (int tries = 0; tries < opt.conns && !c; tries++) {
+                struct conn *x = &conns[next_pub++ % (uint64_t)opt.conns];
+                if (x->state == S_OPEN)
+                    c = x;
+            }
+            if (!c)
+                return;
+            if (queue_msg(c) < 0)
+                continue;
+            sent_any = 1;
+        }
+        bursts_sent++;
+    }
+    for (int i = 0; sent_any && i < opt.conns; i++)
+        if (conns[i].state == S_OPEN && conns[i].wlen > conns[i].whead)
+            conn_flush(&conns[i]);
+}
+
+static int fanout_drained(void)
+{
+    for (int i = opt.conns; i < n_total; i++) {
+        const struct conn *c = &conns[i];
+        if (c->state != S_OPEN)
+            continue;
+        for (int p = 0; p < opt.conns; p++)
+            if (c->exp[p] < conns[p].send_seq)
+                return 0;
+    }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *url = NULL;
@@ -1196,6 +1375,12 @@ int main(int argc, char **argv)
             opt.msg_timeout = atof(NEXT());
         else if (!strcmp(a, "--label"))
             opt.label = NEXT();
+        else if (!strcmp(a, "--fanout"))
+            opt.fanout = atoi(NEXT());
+        else if (!strcmp(a, "--rate"))
+            opt.rate = atof(NEXT());
+        else if (!strcmp(a, "--burst"))
+            opt.burst = atoi(NEXT());
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -1215,7 +1400,9 @@ int main(int argc, char **argv)
     if (opt.conns < 1 || opt.conns > 1000000 || opt.pipeline < 1 || opt.pipeline > 1000000 ||
         !(opt.duration > 0 && opt.duration <= MAX_DURATION) || !(opt.warmup >= 0 && opt.warmup <= MAX_DURATION) ||
         opt.connect_concurrency < 1 || !(opt.connect_timeout > 0 && opt.connect_timeout <= 600) ||
-        !(opt.msg_timeout > 0 && opt.msg_timeout <= 600)) {
+        !(opt.msg_timeout > 0 && opt.msg_timeout <= 600) || opt.fanout < 0 || opt.fanout > 1000000 ||
+        (opt.fanout && (opt.size < 16 || !(opt.rate > 0 && opt.rate <= 1e7) || opt.burst < 1 || opt.burst > 100000 ||
+                        opt.conns > 65536))) {
         fprintf(stderr, "loadgen: option out of range\n");
         return 2;
     }
@@ -1234,8 +1421,15 @@ int main(int argc, char **argv)
     hdr_len = opt.size < 16 ? (unsigned)opt.size : 16;
     tmpl = malloc(opt.size ? opt.size : 1);
     rbuf = malloc(RBUF_SIZE);
-    conns = calloc((size_t)opt.conns, sizeof *conns);
-    if (!tmpl || !rbuf || !conns) {
+    n_total = opt.conns + opt.fanout;
+    conns = calloc((size_t)n_total, sizeof *conns);
+    if (opt.fanout) {
+        pub_ts = calloc((size_t)opt.conns, sizeof *pub_ts);
+        for (int i = 0; pub_ts && i < opt.conns; i++)
+            if (!(pub_ts[i] = calloc(PUB_RING, sizeof **pub_ts)))
+                pub_ts = NULL;
+    }
+    if (!tmpl || !rbuf || !conns || (opt.fanout && !pub_ts)) {
         fprintf(stderr, "loadgen: out of memory\n");
         return 1;
     }
@@ -1243,10 +1437,17 @@ int main(int argc, char **argv)
     for (uint64_t i = 0; i < opt.size; i++)
         tmpl[i] = (uint8_t)(33 + ((i * 31u + (i >> 7) * 7u + (i >> 13)) % 94u));
     rng_state ^= mono_ns() ^ ((uint64_t)getpid() << 32);
-    for (int i = 0; i < opt.conns; i++) {
+    for (int i = 0; i < n_total; i++) {
         conns[i].fd = -1;
         conns[i].id = (uint32_t)i;
         conns[i].state = S_IDLE;
+        if (i >= opt.conns) {
+            conns[i].sub = 1;
+            if (!(conns[i].exp = calloc((size_t)opt.conns, sizeof(uint64_t)))) {
+                fprintf(stderr, "loadgen: out of memory\n");
+                return 1;
+            }
+        }
     }
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) {
@@ -1259,7 +1460,7 @@ int main(int argc, char **argv)
     now_ns = mono_ns();
     const uint64_t t_begin = now_ns;
     const uint64_t connect_deadline = now_ns + (uint64_t)(opt.connect_timeout * 1e9);
-    uint64_t t_connected = 0, warm_end = 0, t0 = 0, t1 = 0, measure_end = 0, close_deadline = 0;
+    uint64_t t_connected = 0, warm_end = 0, t0 = 0, t1 = 0, measure_end = 0, close_deadline = 0, drain_deadline = 0;
     double cpu0 = -1, cpu1 = -1, self0 = 0, self1 = 0, sys0 = -1, sys1 = -1;
     int next_conn = 0;
     int aborted = 0;
@@ -1276,16 +1477,16 @@ int main(int argc, char **argv)
     for (;;) {
         /* phase bookkeeping */
         if (phase == P_CONNECT) {
-            if (opt.cpu_pid > 0 && rss_half < 0 && opt.conns >= 2 && n_connected >= opt.conns / 2) {
+            if (opt.cpu_pid > 0 && rss_half < 0 && n_total >= 2 && n_connected >= n_total / 2) {
                 rss_half = proc_rss_kib(opt.cpu_pid);
                 n_half = n_connected;
             }
-            while (next_conn < opt.conns && n_pending < opt.connect_concurrency) {
+            while (next_conn < n_total && n_pending < opt.connect_concurrency) {
                 start_connect(&conns[next_conn++]);
                 n_started++;
             }
             if (now_ns >= connect_deadline || stop_flag) {
-                for (int i = 0; i < opt.conns; i++) {
+                for (int i = 0; i < n_total; i++) {
                     struct conn *c = &conns[i];
                     if (c->state == S_CONNECTING || c->state == S_HANDSHAKE || c->state == S_IDLE) {
                         if (c->state == S_IDLE)
@@ -1294,9 +1495,10 @@ int main(int argc, char **argv)
                             fail_pending(c, c->state == S_CONNECTING ? E_CONNECT : E_HANDSHAKE, "timed out");
                     }
                 }
-                next_conn = opt.conns;
+                next_conn = n_total;
             }
-            if (n_connected + n_failed >= opt.conns) {
+            /* fan-out: every subscriber also has its "ok" (subscribed) */
+            if (n_connected + n_failed >= n_total && (!opt.fanout || fanout_ready())) {
                 t_connected = now_ns;
                 if (opt.cpu_pid > 0)
                     rss1 = proc_rss_kib(opt.cpu_pid);
@@ -1306,7 +1508,8 @@ int main(int argc, char **argv)
                 }
                 phase = P_WARMUP;
                 warm_end = now_ns + (uint64_t)(opt.warmup * 1e9);
-                for (int i = 0; i < opt.conns; i++) {
+                pub_t0 = now_ns;
+                for (int i = 0; i < n_total && !opt.fanout; i++) {
                     struct conn *c = &conns[i];
                     if (c->state != S_OPEN)
                         continue;
@@ -1336,9 +1539,25 @@ int main(int argc, char **argv)
                 cpu1 = proc_cpu_us(opt.cpu_pid);
             self1 = self_cpu_us();
             sys1 = system_busy_us();
+            phase = opt.fanout ? P_DRAIN : P_CLOSING;
+            drain_deadline = now_ns + msg_timeout_ns;
+        }
+        if (phase == P_DRAIN && (fanout_drained() || now_ns >= drain_deadline || stop_flag)) {
+            for (int i = opt.conns; i < n_total; i++) {
+                struct conn *c = &conns[i];
+                for (int p = 0; c->state == S_OPEN && p < opt.conns; p++)
+                    if (c->exp[p] < conns[p].send_seq) {
+                        error_ev(E_MSG_TIMEOUT, c->id, "publisher %d's message %" PRIu64 " (of %" PRIu64
+                                 ") not delivered %.1f s after publishing stopped", p, c->exp[p],
+                                 conns[p].send_seq, opt.msg_timeout);
+                        conn_kill(c, S_DEAD);
+                    }
+            }
             phase = P_CLOSING;
+        }
+        if (phase == P_CLOSING && close_deadline == 0) {
             close_deadline = now_ns + (uint64_t)(opt.close_timeout * 1e9);
-            for (int i = 0; i < opt.conns; i++) {
+            for (int i = 0; i < n_total; i++) {
                 struct conn *c = &conns[i];
                 if (c->state != S_OPEN)
                     continue;
@@ -1351,7 +1570,7 @@ int main(int argc, char **argv)
             if (n_alive == 0)
                 break;
             if (now_ns >= close_deadline) {
-                for (int i = 0; i < opt.conns; i++) {
+                for (int i = 0; i < n_total; i++) {
                     struct conn *c = &conns[i];
                     if (c->state == S_OPEN || c->state == S_CLOSING) {
                         error_ev(E_CLOSE_TIMEOUT, c->id, "no close frame from the server within %.1f s", opt.close_timeout);
@@ -1362,10 +1581,12 @@ int main(int argc, char **argv)
             }
         }
 
+        if (opt.fanout && (phase == P_WARMUP || phase == P_MEASURE))
+            publish_due();
         /* lost echoes: the oldest message in flight waited too long (scan every 100 ms) */
-        if ((phase == P_WARMUP || phase == P_MEASURE) && now_ns >= next_scan) {
+        if (!opt.fanout && (phase == P_WARMUP || phase == P_MEASURE) && now_ns >= next_scan) {
             next_scan = now_ns + 100000000ull;
-            for (int i = 0; i < opt.conns; i++) {
+            for (int i = 0; i < n_total; i++) {
                 struct conn *c = &conns[i];
                 if (c->state != S_OPEN || c->recv_seq >= c->send_seq)
                     continue;
@@ -1382,7 +1603,10 @@ int main(int argc, char **argv)
         uint64_t deadline = phase == P_CONNECT ? connect_deadline
                             : phase == P_WARMUP ? warm_end
                             : phase == P_MEASURE ? measure_end
+                            : phase == P_DRAIN ? drain_deadline
                                                  : close_deadline;
+        if (opt.fanout && (phase == P_WARMUP || phase == P_MEASURE) && next_burst_ns() < deadline)
+            deadline = next_burst_ns();
         int timeout_ms = deadline > now_ns ? (int)((deadline - now_ns + 999999) / 1000000) : 0;
         if (timeout_ms > 100)
             timeout_ms = 100;
@@ -1397,19 +1621,21 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++)
             handle_event((struct conn *)evs[i].data.ptr, evs[i].events);
         /* hard bound on the whole run, whatever happens */
-        if (now_ns - t_begin > (uint64_t)((opt.connect_timeout + opt.warmup + opt.duration + opt.close_timeout + 30) * 1e9)) {
+        if (now_ns - t_begin > (uint64_t)((opt.connect_timeout + opt.warmup + opt.duration + opt.close_timeout + 30 +
+                                           (opt.fanout ? opt.msg_timeout : 0)) * 1e9)) {
             fprintf(stderr, "loadgen: hard time limit reached\n");
             aborted = 1;
             break;
         }
     }
 
-    for (int i = 0; i < opt.conns; i++) {
+    for (int i = 0; i < n_total; i++) {
         if (conns[i].fd >= 0)
             close(conns[i].fd);
         free(conns[i].wbuf);
         free(conns[i].send_ts);
         free(conns[i].hsbuf);
+        free(conns[i].exp);
     }
 
     double secs = (t1 > t0) ? (double)(t1 - t0) / 1e9 : 0;
@@ -1431,8 +1657,14 @@ int main(int argc, char **argv)
     double mx = (double)hist_max / 1000.0, mean = hist_count ? hist_sum / (double)hist_count / 1000.0 : 0;
     double connect_s = t_connected > t_begin ? (double)(t_connected - t_begin) / 1e9 : 0;
 
+    uint64_t published = 0;
+    for (int i = 0; opt.fanout && i < opt.conns; i++)
+        published += conns[i].send_seq;
     if (opt.json) {
-        printf("{\"label\":\"%s\",\"url\":\"ws://%s%s\",\"connections\":%d,\"connected\":%d,\"size\":%" PRIu64
+        printf("{\"mode\":\"%s\",\"subscribers\":%d,\"rate\":%.1f,\"burst\":%d,\"published\":%" PRIu64 ",",
+               opt.fanout ? "fanout" : "echo", opt.fanout, opt.fanout ? opt.rate : 0, opt.fanout ? opt.burst : 0,
+               published);
+        printf("\"label\":\"%s\",\"url\":\"ws://%s%s\",\"connections\":%d,\"connected\":%d,\"size\":%" PRIu64
                ",\"type\":\"%s\",\"pipeline\":%d,\"raw\":%s,\"warmup_s\":%.3f,\"duration_s\":%.6f,\"connect_s\":%.3f,"
                "\"messages\":%" PRIu64 ",\"msgs_per_s\":%.1f,\"bytes_per_s\":%.1f,"
                "\"latency_us\":{\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"p99_9\":%.2f,\"max\":%.2f},"
@@ -1455,9 +1687,13 @@ int main(int argc, char **argv)
     } else {
         printf("target        ws://%s%s (%s%s, %" PRIu64 " B, %d conns, pipeline %d)\n", opt.hostport, opt.path,
                opt.binary ? "binary" : "text", opt.raw ? ", raw" : "", opt.size, opt.conns, opt.pipeline);
-        printf("connected     %d/%d in %.3f s\n", n_connected, opt.conns, connect_s);
+        if (opt.fanout)
+            printf("fan-out       %d subscribers, %d publishers, %.0f msg/s in bursts of %d; %" PRIu64
+                   " published, each delivered to every subscriber in order\n",
+                   opt.fanout, opt.conns, opt.rate, opt.burst, published);
+        printf("connected     %d/%d in %.3f s\n", n_connected, n_total, connect_s);
         printf("duration      %.3f s measured (after %.1f s warm-up)\n", secs, opt.warmup);
-        printf("messages      %" PRIu64 " echoed, %.1f msg/s, %.2f MB/s payload\n", m_msgs, mps, bps / 1e6);
+        printf("messages      %" PRIu64 " %s, %.1f msg/s, %.2f MB/s payload\n", m_msgs, opt.fanout ? "delivered" : "echoed", mps, bps / 1e6);
         printf("latency us    mean %.1f  p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n", mean, p50, p90, p99, p999, mx);
         if (opt.cpu_pid > 0)
             printf("server cpu    %.0f us (%.1f %% of a core), %.3f us/msg  [pid %d]\n", srv_cpu,

@@ -5,6 +5,10 @@
     report.py save RUNS.jsonl OUT.json --meta k=v ...
     report.py show RESULTS.json             print every table of a saved run
     report.py markdown RESULTS.json         the same as Markdown (for bench/README.md)
+    report.py publish RESULTS.json NAME [--what TEXT]
+                                            write the run into bench/results.json as
+                                            runs.NAME: the one source of the figures the
+                                            documents quote (tests/readme/test_figures.py)
 """
 import json
 import os
@@ -173,6 +177,39 @@ def environment():
     }
 
 
+PUBLISHED = os.path.join(ROOT, "bench", "results.json")
+
+
+def publish(doc, name, what):
+    """The figures of a saved run, as bench/results.json keeps them: per
+    server and scenario, CPU us/msg and latencies to 2 decimals, msg/s whole;
+    failed runs left out, noisy ones listed."""
+    out = {"what": what or "bench/run.sh", "command": doc.get("meta", {}).get("command", "bench/run.sh"),
+           "date": doc.get("date", "")[:10], "cpu_us_per_msg": {}, "msg_per_s": {}, "p50_us": {}, "p99_us": {}, "noisy": []}
+    for r in doc["runs"]:
+        x = r.get("result")
+        if not x or x.get("messages", 0) == 0 or x["errors"]["total"]:
+            continue
+        srv, sc = r["server"], r["scenario"]
+        if x.get("server_cpu_us_per_msg") is not None:
+            out["cpu_us_per_msg"].setdefault(srv, {})[sc] = round(x["server_cpu_us_per_msg"], 2)
+        out["msg_per_s"].setdefault(srv, {})[sc] = int(round(x["msgs_per_s"]))
+        out["p50_us"].setdefault(srv, {})[sc] = round(x["latency_us"]["p50"], 2)
+        out["p99_us"].setdefault(srv, {})[sc] = round(x["latency_us"]["p99"], 2)
+        if (x.get("server_rss_kib_per_conn") or -1) > 0:
+            # growth of the server's RSS per connection over the second half
+            # of the connections (uvws_loadgen), 2 decimals
+            out.setdefault("rss_kib_per_conn", {}).setdefault(srv, {})[sc] = round(x["server_rss_kib_per_conn"], 2)
+        if (x.get("other_cpu_util") or 0) > NOISY:
+            out["noisy"].append(f"{srv}|{sc}")
+    with open(PUBLISHED) as f:
+        pub = json.load(f)
+    pub["runs"][name] = out
+    with open(PUBLISHED, "w") as f:
+        json.dump(pub, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "table":
         sys.stdout.write("\n" + table(load_jsonl(argv[1]), argv[2]))
@@ -191,6 +228,12 @@ def main(argv):
         with open(argv[2], "w") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
+        return 0
+    if len(argv) >= 3 and argv[0] == "publish":
+        with open(argv[1]) as f:
+            doc = json.load(f)
+        what = argv[argv.index("--what") + 1] if "--what" in argv else None
+        publish(doc, argv[2], what)
         return 0
     if len(argv) >= 2 and argv[0] == "markdown":
         with open(argv[1]) as f:

@@ -2,7 +2,8 @@
 # bench/selftest.sh - checks the benchmark harness itself (~30 s):
 # uvws_loadgen must exit 0 against correct echo servers (raw, lws with
 # fragmenting 4 KiB buffers, text, pipelining, 16 MiB messages) and exit 1,
-# naming the right error, against each fault of bench/peers/faulty_echo.py.
+# naming the right error, against each fault of bench/peers/faulty_echo.py;
+# in fan-out mode likewise against bench/peers/faulty_fanout.py.
 set -u -o pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/build/bin"
@@ -71,6 +72,21 @@ if [ -x "$PY" ] && "$PY" -c "import websockets" 2>/dev/null; then
     done
 else
     echo "skip fault checks (.venv with websockets missing)"
+fi
+
+# Fan-out mode: a correct publish/subscribe server passes; dropped,
+# duplicated and reordered deliveries are caught.
+if [ -x "$PY" ] && "$PY" -c "import websockets" 2>/dev/null; then
+    start "$PY" "$ROOT/bench/peers/faulty_fanout.py" --port 0 --fault none || exit 1
+    expect "fan-out 20 subscribers x 2 publishers" 0 - -- --fanout 20 -c 2 -s 64 --rate 400 --burst 4 -d 0.5 --warmup 0.1
+    stop
+    for f in drop dup reorder; do
+        start "$PY" "$ROOT/bench/peers/faulty_fanout.py" --port 0 --fault "$f" --every 20 || exit 1
+        expect "fan-out detects $f" 1 mismatch -- --fanout 5 -s 32 --rate 400 -d 0.5 --warmup 0 --msg-timeout 2
+        stop
+    done
+else
+    echo "skip fan-out checks (.venv with websockets missing)"
 fi
 
 start "$BIN/raw_tcp_echo" --port 0 || exit 1

@@ -14,7 +14,8 @@
 //
 // Environment: CC, CXX, CFLAGS, CXXFLAGS, LDFLAGS, UVWS_NODE_INCLUDE (the
 // directory holding node_api.h and uv.h), LLHTTP_SOURCE_DIR (llhttp.c, api.c,
-// http.c), LLHTTP_INCLUDE_DIR (llhttp.h), UVWS_SANITIZE (e.g. address).
+// http.c), LLHTTP_INCLUDE_DIR (llhttp.h), UVWS_SANITIZE (e.g. address),
+// UVWS_NODE_BUILD_DIR (output directory instead of node/build).
 // Rebuilds are incremental (compiler dependency files).
 'use strict';
 
@@ -24,7 +25,9 @@ const os = require('os');
 const { spawn, spawnSync } = require('child_process');
 
 const ROOT = path.resolve(__dirname, '..');
-const OUT_DIR = path.join(__dirname, 'build');
+// UVWS_NODE_BUILD_DIR builds elsewhere (the AddressSanitizer build of
+// tests/sanitize/node.sh), leaving node/build alone.
+const OUT_DIR = process.env.UVWS_NODE_BUILD_DIR ? path.resolve(process.env.UVWS_NODE_BUILD_DIR) : path.join(__dirname, 'build');
 const OBJ_DIR = path.join(OUT_DIR, 'obj');
 const TARGET = path.join(OUT_DIR, 'uvws.node');
 

@@ -269,6 +269,12 @@ declare namespace WebSocket {
     /** uvws extension: one message to every open connection (frame built once).
      *  Returns how many connections it was handed to. */
     broadcast(data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): number;
+    /** uvws extension (uWebSockets.js name): one message to every connection
+     *  subscribed to a filter matching `topic` ('+' one level, '#' the rest),
+     *  once each, framed once. Returns how many connections it was handed to. */
+    publish(topic: string, message: string | Buffer | ArrayBuffer | ArrayBufferView, isBinary?: boolean, compress?: boolean): number;
+    /** Connections holding exactly this filter. */
+    numSubscribers(topic: string): number;
     /** uvws extension: the engine's counters for this server (see ServerStats). */
     stats(): WebSocket.ServerStats;
     /** uvws: what each counter of stats() counts. */
@@ -278,6 +284,12 @@ declare namespace WebSocket {
     on(event: 'error', cb: (this: Server<T>, error: Error) => void): this;
     on(event: 'headers', cb: (this: Server<T>, headers: string[], request: IncomingMessage) => void): this;
     on(event: 'close' | 'listening', cb: (this: Server<T>) => void): this;
+    /** uvws extension: a connection subscribed to or unsubscribed from a topic
+     *  filter (also for each filter of a closing connection, before its 'close'). */
+    on(event: 'subscription', cb: (this: Server<T>, socket: T, topic: string, newCount: number, oldCount: number) => void): this;
+    /** uvws extension: a published (topic) or broadcast (null) message was not
+     *  handed to `socket` (maxBackpressure). */
+    on(event: 'dropped', cb: (this: Server<T>, socket: T, topic: string | null, data: Buffer, isBinary: boolean) => void): this;
     on(event: string | symbol, listener: (this: Server<T>, ...args: any[]) => void): this;
 
     once(event: 'connection', cb: (this: Server<T>, socket: T, request: IncomingMessage) => void): this;
@@ -326,6 +338,16 @@ declare class WebSocket extends EventEmitter {
 
   binaryType: 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
   readonly bufferedAmount: number;
+  /** Topics (uvws extension, uWebSockets.js names; server connections).
+   *  True if newly subscribed. Throws for a malformed filter or a limit. */
+  subscribe(topic: string): boolean;
+  /** True if the connection held exactly this filter. */
+  unsubscribe(topic: string): boolean;
+  isSubscribed(topic: string): boolean;
+  /** The filters held, in subscription order. */
+  getTopics(): string[];
+  /** To every subscriber of `topic` but this connection; returns the count. */
+  publish(topic: string, message: string | Buffer | ArrayBuffer | ArrayBufferView, isBinary?: boolean, compress?: boolean): number;
   readonly extensions: string;
   readonly isPaused: boolean;
   readonly protocol: string;

@@ -2,7 +2,8 @@
 # Runs every test of the project: installs what is missing (scripts/setup.sh),
 # builds the C engine, runs the C tests (plain, then under AddressSanitizer +
 # UndefinedBehaviorSanitizer, and the end-to-end ones under valgrind), the
-# install test, the conformance runs, the Python and Node packages' tests, the
+# install test, the conformance runs, the Python and Node packages' tests (also
+# with the extension and the addon built with AddressSanitizer, tests/sanitize), the
 # demo (tests/demo: it must pass, and fail when a fault is injected), the
 # hostile peers (ping floods, tests/hostile), the interop matrix (every
 # client against every server, tests/matrix), the uvws
@@ -79,6 +80,10 @@ if [ -f pyproject.toml ] && [ -d tests/python ]; then
   .venv/bin/python -m pip install -q . && .venv/bin/python -m pytest -q tests/python
   record "python" $?
 
+  section "Python package under AddressSanitizer + LeakSanitizer (tests/python; extension and engine built with ASan)"
+  tests/sanitize/python.sh
+  record "python-asan" $?
+
   section "Python package: sdist and wheel (python -m build), the wheel in a fresh venv"
   ./scripts/test-python.sh --build-only
   record "python-wheel" $?
@@ -88,6 +93,10 @@ if [ -d tests/node ] && [ -d node ]; then
   section "Node package: build and node --test"
   npm test
   record "node" $?
+
+  section "Node addon under AddressSanitizer + LeakSanitizer (leak, interop, compat and uvws tests; addon and engine built with ASan)"
+  tests/sanitize/node.sh
+  record "node-asan" $?
 fi
 
 if [ -x tests/demo/test_demo.sh ]; then

@@ -78,7 +78,8 @@ extern "C" {
   XX(ENOTSUP, -30013, "not supported")                                        \
   XX(EREMOTE, -30014, "peer violated the WebSocket protocol")                 \
   XX(EEXTENSION, -30015, "invalid or unexpected extension negotiation")      \
-  XX(ENOTOPEN, -30016, "connection is not open yet")
+  XX(ENOTOPEN, -30016, "connection is not open yet")                         \
+  XX(ELIMIT, -30017, "topic limit exceeded (length, levels or count)")
 
 enum uvws_errno {
 #define UVWS__ERR(name, val, msg) UVWS_##name = (val),
@@ -364,8 +365,10 @@ UVWS_EXTERN void uvws_server_foreach(uvws_server_t *server,
                                      int (*fn)(uvws_t *ws, void *arg),
                                      void *arg);
 
-/* Send one message to every open connection (header built once). Returns
- * the number of connections it was handed to. */
+/* Send one message to every open connection, through the same delivery
+ * path as topics (framed once, batched, shared; see "Topics" below).
+ * Returns the number of connections it was handed to (not counting those
+ * it was dropped for: uvws_topic_callbacks_t.on_dropped). */
 UVWS_EXTERN size_t uvws_server_broadcast(uvws_server_t *server,
                                          const void *data, size_t len,
                                          int flags);
@@ -573,6 +576,121 @@ UVWS_EXTERN int uvws_is_client(const uvws_t *ws);
 /* The underlying libuv stream, e.g. for uv_fileno(); NULL once closed. Its
  * `data` field holds uvws_get_data()'s pointer: leave it to uvws_set_data(). */
 UVWS_EXTERN uv_stream_t *uvws_stream(uvws_t *ws);
+
+/* ------------------------------------------------------------------ */
+/* Topics (publish/subscribe)                                          */
+/* ------------------------------------------------------------------ */
+
+/* A server keeps a registry of topics. A connection subscribes to topic
+ * filters; a message published to a topic name goes to every connection
+ * with at least one matching filter, once, however many of its filters
+ * match. Only server-side connections subscribe (clients: UVWS_ENOTSUP).
+ *
+ * Names and filters are UTF-8 byte strings split into levels by '/'.
+ * Empty levels are allowed and significant ("a//b", "/a", "a/" are three
+ * different topics). A filter may use MQTT wildcards:
+ *   '+'  a whole level: matches exactly one level, which may be empty
+ *        ("a/+/c" matches "a/b/c" and "a//c", not "a/c" or "a/b/x/c");
+ *   '#'  the whole last level: matches the parent level and everything
+ *        below ("a/#" matches "a", "a/", "a/b", "a/b/c"; "#" alone matches
+ *        every topic).
+ * A wildcard inside a level ("a+", "a/b#", "#/a") is UVWS_EINVAL. Names
+ * starting with '$' are not matched by a '+' or '#' in the first level (as
+ * MQTT's "$SYS"). Published names contain no '+' or '#' (UVWS_EINVAL).
+ * Empty strings, NUL bytes and invalid UTF-8 are UVWS_EINVAL. Filters
+ * without wildcards are looked up in O(1) (a hash); wildcard filters in a
+ * trie, in time proportional to the trie nodes the name can reach.
+ *
+ * Limits (UVWS_ELIMIT beyond them): */
+#define UVWS_TOPIC_MAX_LEN 1024      /* bytes of a name or filter */
+#define UVWS_TOPIC_MAX_LEVELS 32     /* levels ('/' count + 1) */
+#define UVWS_TOPIC_MAX_PER_CONN 4096 /* filters one connection holds */
+/*
+ * Ordering: a connection receives messages in the order uvws_send(),
+ * uvws_publish(), uvws_server_publish() and uvws_server_broadcast() were
+ * called for it, across topics. A subscription change applies to the
+ * messages published after it returns.
+ *
+ * Delivery: a published message is framed once. Uncompressed ws://
+ * subscribers share its bytes: a small message is copied into each
+ * subscriber's batch and written with one writev per subscriber per loop
+ * turn; a large one is referenced (reference counted), never copied per
+ * subscriber. For subscribers that negotiated permessage-deflate (message
+ * over the threshold, not UVWS_NO_COMPRESS): those without context takeover
+ * share one compressed frame, compressed once; the others, and wss://
+ * subscribers, get their own copy through the uvws_send() path.
+ *
+ * Slow subscribers: a connection's max_backpressure applies to published
+ * messages as to uvws_send(): the message is dropped for that connection
+ * (on_dropped) or, with close_on_backpressure, the connection is closed
+ * with 1008. A connection in the middle of a fragmented send (UVWS_MORE)
+ * cannot take a whole message either: it is dropped for it (on_dropped).
+ * Other subscribers and the publisher are never held up.
+ *
+ * Closing: a connection is unsubscribed from everything just before its
+ * on_close (on_subscription runs for each of its filters). Between the
+ * start of closing and then, it still counts in
+ * uvws_server_num_subscribers() but receives nothing. */
+
+typedef struct uvws_topic_callbacks {
+  /* `ws` subscribed to or unsubscribed from `filter`; the filter now has
+   * `new_count` subscribers, before it had `old_count`. Also called for
+   * each filter when a connection closes. */
+  void (*on_subscription)(uvws_t *ws, const char *filter, size_t len,
+                          size_t new_count, size_t old_count);
+  /* A published or broadcast message was not handed to `ws` (backpressure
+   * with close_on_backpressure off, or a fragmented send in progress).
+   * `topic` is NULL (len 0) for uvws_server_broadcast(). `flags` is the
+   * message type as given to publish. Pointers valid during the call. */
+  void (*on_dropped)(uvws_t *ws, const char *topic, size_t topic_len,
+                     const void *data, size_t len, int flags);
+} uvws_topic_callbacks_t;
+
+/* Set (copy) the topic callbacks of `server`; NULL clears them. */
+UVWS_EXTERN void uvws_server_topic_callbacks(uvws_server_t *server,
+                                             const uvws_topic_callbacks_t *cb);
+
+/* Subscribe `ws` to `filter` (`len` bytes). Returns 1 when subscribed now,
+ * 0 when it already was, or UVWS_EINVAL (malformed filter), UVWS_ELIMIT,
+ * UVWS_ENOTSUP (client connection), UVWS_ECLOSED (connection closed or
+ * closing its socket), UVWS_ENOMEM. */
+UVWS_EXTERN int uvws_subscribe(uvws_t *ws, const char *filter, size_t len);
+
+/* Returns 1 when `ws` was subscribed to exactly `filter` and no longer is,
+ * 0 when it was not, or a negative code. */
+UVWS_EXTERN int uvws_unsubscribe(uvws_t *ws, const char *filter, size_t len);
+
+/* 1 if `ws` holds exactly this filter (no matching: "a/+" is not "a/b"),
+ * else 0. */
+UVWS_EXTERN int uvws_is_subscribed(const uvws_t *ws, const char *filter,
+                                   size_t len);
+
+/* Call fn for each filter of `ws`, in the order they were subscribed; stop
+ * early when fn returns non-zero. fn must not subscribe or unsubscribe
+ * `ws`. Returns the number of filters `ws` holds. */
+UVWS_EXTERN size_t uvws_topics(const uvws_t *ws,
+                               int (*fn)(uvws_t *ws, const char *filter,
+                                         size_t len, void *arg),
+                               void *arg);
+
+/* Publish one whole message (`flags`: UVWS_TEXT or UVWS_BINARY, optionally
+ * | UVWS_NO_COMPRESS) to the subscribers of `topic` on the server of `ws`,
+ * except `ws` itself. Returns the number of connections it was handed to
+ * (not counting drops), or UVWS_EINVAL (bad topic or flags), UVWS_ELIMIT,
+ * UVWS_ENOTSUP (client connection). */
+UVWS_EXTERN int uvws_publish(uvws_t *ws, const char *topic, size_t topic_len,
+                             const void *data, size_t len, int flags);
+
+/* As uvws_publish(), to every subscriber. */
+UVWS_EXTERN int uvws_server_publish(uvws_server_t *server, const char *topic,
+                                    size_t topic_len, const void *data,
+                                    size_t len, int flags);
+
+/* Connections subscribed to exactly `filter` (a name or a filter with
+ * wildcards, compared as a string, as uWebSockets' numSubscribers). */
+UVWS_EXTERN size_t uvws_server_num_subscribers(const uvws_server_t *server,
+                                               const char *filter,
+                                               size_t len);
 
 /* ------------------------------------------------------------------ */
 /* Validation helpers (also used by the bindings)                      */

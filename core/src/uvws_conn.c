@@ -110,6 +110,7 @@ static void on_handle_closed(uv_handle_t *h) {
   ws->state = UVWS_CLOSED;
   /* Writes were cancelled before this callback; their chunks are gone. */
   free_outq(ws);
+  if (ws->aux && ws->aux->subs) uvws__pubsub_conn_gone(ws);
   if (ws->flags & F_EXPOSED) {
     const uvws_callbacks_t *cb = &ws->conf->cb;
     uvws_aux_t *a = ws->aux;
@@ -132,6 +133,7 @@ static void on_handle_closed(uv_handle_t *h) {
 static void close_handle(uvws_t *ws) {
   if (ws->flags & F_HANDLE_CLOSING) return;
   ws->flags |= F_HANDLE_CLOSING;
+  if (ws->flags & F_KICK) uvws__fanout_forget(ws);
   uvws_loopctx_t *lc = ws->lc;
   if (lc->cork_owner == ws) {
     lc->cork_owner = NULL;
@@ -184,6 +186,7 @@ static int queue_append(uvws_t *ws, const uint8_t *p, size_t n,
   c->release_arg = arg;
   c->orig = orig;
   c->len = n;
+  c->cap = release ? 0 : n;
   if (release) {
     c->data = p;
   } else {
@@ -201,8 +204,10 @@ static void queue_kick(uvws_t *ws) {
   uvws_outq_t *q = ws->outq;
   if (!q || q->writing || !q->head || (ws->flags & F_HANDLE_CLOSING)) return;
   unsigned n = 0;
-  for (uvws_chunk_t *c = q->head; c && n < UVWS_MAX_WRITE_BUFS; c = c->next)
+  for (uvws_chunk_t *c = q->head; c && n < UVWS_MAX_WRITE_BUFS; c = c->next) {
     q->bufs[n++] = uv_buf_init((char *)c->data, (unsigned)c->len);
+    c->cap = 0; /* its length is in the write now: no more appending */
+  }
   q->inflight = n;
   q->req.data = ws;
   int r = uv_write(&q->req, (uv_stream_t *)&ws->tcp, q->bufs, n, on_write);
@@ -211,6 +216,20 @@ static void queue_kick(uvws_t *ws) {
     return;
   }
   q->writing = 1;
+}
+
+/* The queue went empty: free it, then what waited for that. May run user
+ * code (on_drain). */
+static void queue_drained(uvws_t *ws) {
+  free(ws->outq);
+  ws->outq = NULL;
+  /* The peer reads again: the pong it is owed goes first. */
+  if (ws->aux && ws->aux->pong_owed) send_owed_pong(ws);
+  maybe_shutdown(ws);
+  if ((ws->flags & F_NEED_DRAIN) && !(ws->flags & F_HANDLE_CLOSING)) {
+    ws->flags &= ~F_NEED_DRAIN;
+    if (ws->conf->cb.on_drain && ws->state == UVWS_OPEN) ws->conf->cb.on_drain(ws);
+  }
 }
 
 static void on_write(uv_write_t *req, int status) {
@@ -234,15 +253,42 @@ static void on_write(uv_write_t *req, int status) {
     queue_kick(ws);
     return;
   }
-  free(q);
-  ws->outq = NULL;
-  /* The peer reads again: the pong it is owed goes first. */
-  if (ws->aux && ws->aux->pong_owed) send_owed_pong(ws);
-  maybe_shutdown(ws);
-  if ((ws->flags & F_NEED_DRAIN) && !(ws->flags & F_HANDLE_CLOSING)) {
-    ws->flags &= ~F_NEED_DRAIN;
-    if (ws->conf->cb.on_drain && ws->state == UVWS_OPEN) ws->conf->cb.on_drain(ws);
+  queue_drained(ws);
+}
+
+/* Write the queue now, as far as the socket takes it without blocking:
+ * one writev and no write request, so a connection that had a few batched
+ * frames this turn costs one syscall and no callback a turn later. What the
+ * socket does not take goes through queue_kick. */
+static void queue_flush(uvws_t *ws) {
+  uvws_outq_t *q = ws->outq;
+  if (!q || q->writing || !q->head || (ws->flags & F_HANDLE_CLOSING)) return;
+  unsigned n = 0;
+  for (uvws_chunk_t *c = q->head; c && n < UVWS_MAX_WRITE_BUFS; c = c->next)
+    q->bufs[n++] = uv_buf_init((char *)c->data, (unsigned)c->len);
+  int r = uv_try_write((uv_stream_t *)&ws->tcp, q->bufs, n);
+  if (r < 0 && r != UV_EAGAIN && r != UV_ENOSYS) {
+    uvws__conn_abort(ws, r, NULL);
+    return;
   }
+  size_t done = r > 0 ? (size_t)r : 0;
+  while (done && q->head) {
+    uvws_chunk_t *c = q->head;
+    if (done < c->len) {
+      /* Partly written: it is closed to appends from here (data != buf). */
+      c->data += done;
+      c->len -= done;
+      q->bytes -= done;
+      break;
+    }
+    done -= c->len;
+    q->bytes -= c->len;
+    q->head = c->next;
+    if (!q->head) q->tail = NULL;
+    release_chunk(c);
+  }
+  if (q->head) queue_kick(ws);
+  else queue_drained(ws);
 }
 
 /* Write `bufs` now, as far as the socket takes them, and queue the rest.
@@ -441,6 +487,53 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
   if (r == UVWS_SEND_QUEUED) ws->flags |= F_NEED_DRAIN;
   return r;
 }
+
+/* Batch chunks start small (most subscribers get a few small messages a
+ * turn, and every subscriber holds one) and double while a turn fills
+ * them, up to UVWS_BATCH_MAX. */
+#define UVWS_BATCH_MIN 512
+#define UVWS_BATCH_MAX (16 * 1024)
+
+int uvws__queue_copy(uvws_t *ws, const uint8_t *hdr, size_t hlen,
+                     const void *data, size_t len) {
+  uvws_outq_t *q = outq_get(ws);
+  if (!q) return UVWS_ENOMEM;
+  size_t total = hlen + len;
+  uvws_chunk_t *c = q->tail;
+  if (!c || c->release || c->data != c->buf || c->len + total > c->cap) {
+    /* An open chunk that is full: this turn sends a lot, take more. */
+    size_t cap = c && !c->release && c->data == c->buf && c->cap ? c->cap * 2 : UVWS_BATCH_MIN;
+    if (cap > UVWS_BATCH_MAX) cap = UVWS_BATCH_MAX;
+    if (cap < total) cap = total;
+    if (!(c = malloc(sizeof(*c) + cap))) return UVWS_ENOMEM;
+    c->next = NULL;
+    c->release = NULL;
+    c->release_arg = NULL;
+    c->orig = NULL;
+    c->data = c->buf;
+    c->len = 0;
+    c->cap = cap;
+    if (q->tail) q->tail->next = c;
+    else q->head = c;
+    q->tail = c;
+  }
+  memcpy(c->buf + c->len, hdr, hlen);
+  if (len) memcpy(c->buf + c->len + hlen, data, len);
+  c->len += total;
+  q->bytes += total;
+  return 0;
+}
+
+int uvws__queue_ref(uvws_t *ws, const uint8_t *data, size_t len,
+                    void (*release)(const void *, void *), void *arg) {
+  return queue_append(ws, data, len, release, arg, data);
+}
+
+void uvws__queue_kick(uvws_t *ws) { queue_kick(ws); }
+
+void uvws__queue_flush(uvws_t *ws) { queue_flush(ws); }
+
+int uvws__backpressure(uvws_t *ws) { return backpressure_check(ws); }
 
 /* Build and send one frame. */
 static int send_op_rsv(uvws_t *ws, unsigned op, int fin, unsigned rsv,
@@ -924,6 +1017,10 @@ static int send_message(uvws_t *ws, const void *data, size_t len, int flags,
    * the same send can be retried. */
   if (r < 0 || r == UVWS_SEND_DROPPED) ws->tx_op = prev;
   return count_sent(ws, r, len, fin);
+}
+
+int uvws__send_message(uvws_t *ws, const void *data, size_t len, int flags) {
+  return send_message(ws, data, len, flags, NULL, NULL);
 }
 
 int uvws_send(uvws_t *ws, const void *data, size_t len, int flags) {

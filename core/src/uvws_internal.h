@@ -14,6 +14,7 @@
 #include "uvws_handshake.h"
 #include "uvws_proto.h"
 #include "uvws_tls.h"
+#include "uvws_topic.h"
 #include "uvws_url.h"
 
 #define UVWS_READ_BUF_SIZE (256 * 1024)
@@ -58,6 +59,9 @@ typedef struct uvws_loopctx {
   uvws_pool_t rxs;            /* uvws_proto_t of frames split across reads
                                  (conn.c rx_feed): taken and given back
                                  once per large message, off malloc's heap */
+  uvws_t **kick;              /* connections with published frames queued
+                                 this turn, written at its end (pubsub.c) */
+  size_t kick_len, kick_cap;
 } uvws_loopctx_t;
 
 uvws_loopctx_t *uvws__loopctx_get(uv_loop_t *loop);
@@ -76,6 +80,8 @@ typedef struct uvws_chunk {
   void (*release)(const void *data, void *arg);
   void *release_arg;
   const void *orig;
+  size_t cap;                /* bytes buf[] holds; appendable while no write
+                                includes the chunk (0 once one does) */
   uint8_t buf[];
 } uvws_chunk_t;
 
@@ -105,8 +111,8 @@ enum {
   F_DECIDING = 1 << 11,    /* server: the upgrade hook has not decided */
   F_RECONNECT = 1 << 12,   /* client: handle closed to try the next address */
   F_FAILED = 1 << 13,
-  F_HANDSHAKING = 1 << 14  /* server: counted in num_handshaking; keep below
-                              1 << 16: flags is 16 bits wide */
+  F_HANDSHAKING = 1 << 14, /* server: counted in num_handshaking */
+  F_KICK = 1 << 15 /* in lc->kick; keep below 1 << 16: flags is 16 bits */
 };
 
 /* What connections of one server (or one client connection) share. */
@@ -129,6 +135,7 @@ typedef struct uvws_aux {
   const char *err_static;        /* error to report before on_close */
   char *err_msg;                 /* same, when formatted */
   uvws_pmd_t *pmd;               /* permessage-deflate, when negotiated */
+  uvws_subs_t *subs;             /* topics it subscribed to (pubsub.c) */
   /* The one pong owed while the send queue is not draining: length byte,
    * then up to 125 bytes of the latest ping's payload (NULL = none owed;
    * allocated the first time a ping finds the queue full). */
@@ -247,6 +254,32 @@ size_t uvws__rx_target(const uvws_t *ws, uint8_t **buf);
 int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
                      const void *data, size_t len,
                      void (*release)(const void *, void *), void *arg);
+/* For the fan-out (pubsub.c): uvws_send()'s whole-message path; the
+ * max_backpressure decision (0, UVWS_SEND_DROPPED, or UVWS_EBACKPRESSURE
+ * with the connection closed); append a frame to the send queue without
+ * writing yet, copied (batched with the queue's open tail chunk) or by
+ * reference; write what is queued. */
+int uvws__send_message(uvws_t *ws, const void *data, size_t len, int flags);
+int uvws__backpressure(uvws_t *ws);
+int uvws__queue_copy(uvws_t *ws, const uint8_t *hdr, size_t hlen,
+                     const void *data, size_t len);
+int uvws__queue_ref(uvws_t *ws, const uint8_t *data, size_t len,
+                    void (*release)(const void *, void *), void *arg);
+void uvws__queue_kick(uvws_t *ws);
+/* Write the queue now as far as the socket takes it (uv_try_write), the
+ * rest through uvws__queue_kick. May run on_drain. */
+void uvws__queue_flush(uvws_t *ws);
+
+/* --- pubsub.c --- */
+/* Write the queues of the connections published to this turn. */
+void uvws__fanout_flush(uvws_loopctx_t *lc);
+/* `ws` is closing: take it off lc->kick. */
+void uvws__fanout_forget(uvws_t *ws);
+/* `ws` is going: unsubscribe it from everything (on_subscription). */
+void uvws__pubsub_conn_gone(uvws_t *ws);
+void uvws__pubsub_free(uvws_server_t *s);
+/* Bytes the server's topic registry holds (tests report it). */
+size_t uvws__pubsub_memory(const uvws_server_t *s);
 
 /* --- server.c --- */
 struct uvws_server_s {
@@ -260,6 +293,7 @@ struct uvws_server_s {
   uvws_server_t *prev, *next;    /* loop's server list */
   uvws_t *conns;                 /* every connection, any state */
   uvws_tls_ctx_t *tls;           /* NULL for ws:// */
+  struct uvws_pubsub *ps;        /* topics, NULL until first used */
   size_t num_conns, num_open;
   size_t num_handshaking;        /* F_HANDSHAKING connections */
   void (*close_cb)(uvws_server_t *);

@@ -26,8 +26,14 @@ static void registry_init(void) {
 #endif
 }
 
-static void on_prepare(uv_prepare_t *h) { uvws__uncork(h->data); }
-static void on_check(uv_check_t *h) { uvws__uncork(h->data); }
+static void on_prepare(uv_prepare_t *h) {
+  uvws__uncork(h->data);
+  uvws__fanout_flush(h->data);
+}
+static void on_check(uv_check_t *h) {
+  uvws__uncork(h->data);
+  uvws__fanout_flush(h->data);
+}
 
 static void on_tick(uv_timer_t *t) {
   uvws_loopctx_t *lc = t->data;
@@ -119,6 +125,7 @@ static void on_handle_closed(uv_handle_t *h) {
   free(lc->cork);
   free(lc->tls_in);
   free(lc->tls_out);
+  free(lc->kick);
   uvws_pmd_shared_free(lc->pmd);
   free(lc->msg_spare);
   uvws_pool_destroy(&lc->conns);

@@ -580,30 +580,6 @@ void uvws_server_foreach(uvws_server_t *s, int (*fn)(uvws_t *, void *), void *ar
   }
 }
 
-size_t uvws_server_broadcast(uvws_server_t *s, const void *data, size_t len,
-                             int flags) {
-  int type = flags & 0xff;
-  if ((type != UVWS_TEXT && type != UVWS_BINARY) || (flags & UVWS_MORE)) return 0;
-  uint8_t hdr[UVWS_FRAME_MAX_HEADER];
-  size_t hlen = uvws_frame_header(hdr, (unsigned)type, 1, 0, len, NULL), n = 0;
-  for (uvws_t *ws = s->conns, *next; ws; ws = next) {
-    next = ws->next;
-    /* A connection in the middle of a fragmented send cannot take a whole
-     * message now. */
-    if (ws->state != UVWS_OPEN || !(ws->flags & F_EXPOSED) || ws->tx_op ||
-        (ws->flags & (F_HANDLE_CLOSING | F_CLOSE_SENT)))
-      continue;
-    int r = uvws__send_frame(ws, hdr, hlen, data, len, NULL, NULL);
-    if (r < 0) continue;
-    n++;
-    if (r != UVWS_SEND_DROPPED) {
-      s->conf.stats.messages_out++;
-      s->conf.stats.bytes_out += len;
-    }
-  }
-  return n;
-}
-
 void uvws__server_tick(uvws_server_t *s, uint32_t now) {
   for (uvws_t *ws = s->conns, *next; ws; ws = next) {
     next = ws->next;
@@ -615,6 +591,7 @@ static void server_free(void *arg) {
   uvws_server_t *s = arg;
   void (*cb)(uvws_server_t *) = s->close_cb;
   uvws__tls_ctx_free(s->tls);
+  uvws__pubsub_free(s);
   free(s->path);
   if (cb) cb(s);
   free(s);

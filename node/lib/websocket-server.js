@@ -14,7 +14,7 @@ const dns = require('dns');
 const { createHash } = require('crypto');
 
 const binding = require('./binding');
-const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions, backpressureOptions } = require('./websocket');
+const { WebSocket, makeHeaders, tlsVersion, pemText, deflateOptions, backpressureOptions, publishArgs, topicResult, failBackpressure } = require('./websocket');
 const { unsupported } = require('./unsupported');
 
 const E = binding.errors;
@@ -415,6 +415,25 @@ class WebSocketServer extends EventEmitter {
   }
 
   /**
+   * uvws extension (uWebSockets.js name): send one message to every
+   * connection subscribed to a filter matching `topic`, once each; the
+   * frame is built once and shared. Returns how many connections it was
+   * handed to.
+   */
+  publish(topic, message, isBinary, compress) {
+    const h = this._native;
+    if (h === null) return 0;
+    const [data, flags] = publishArgs(message, isBinary, compress);
+    return topicResult(binding.serverPublish(h, topic, data, flags));
+  }
+
+  /** Connections holding exactly this filter. */
+  numSubscribers(topic) {
+    const h = this._native;
+    return h === null ? 0 : binding.numSubscribers(h, topic);
+  }
+
+  /**
    * uvws extension: the engine's counters for this server (connections,
    * rejected upgrades by reason, messages and bytes each way, sends dropped,
    * pings and pongs, closes by code, errors by reason), as numbers. The
@@ -589,10 +608,22 @@ function onServerClosed(finalStats) {
   }
 }
 
+// Engine events of topics (`this` is the WebSocketServer): uvws extensions.
+function onSubscription(ws, topic, newCount, oldCount) {
+  this.emit('subscription', ws, topic, newCount, oldCount);
+}
+
+// A published or broadcast message was not handed to `ws` (maxBackpressure).
+// Nothing is lost silently: without a 'dropped' listener the connection is
+// closed as for a send without a callback ('error' ERR_UVWS_BACKPRESSURE,
+// then 'close' 1008).
+function onDropped(ws, topic, data, isBinary) {
+  if (!this.emit('dropped', ws, topic, data, isBinary) && ws.readyState === WebSocket.OPEN) failBackpressure(ws);
+}
 // Each counter of stats() and what it counts (from the engine).
 Object.defineProperty(WebSocketServer, 'statsFields', { enumerable: true, value: Object.freeze({ ...binding.statsFields }) });
 
 module.exports = {
   WebSocketServer,
-  handlers: { onUpgrade, onServerClosed },
+  handlers: { onUpgrade, onServerClosed, onSubscription, onDropped },
 };

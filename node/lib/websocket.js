@@ -64,6 +64,28 @@ function toSendable(data) {
   return Buffer.from(data);
 }
 
+// Topics: the message and flags of publish(topic, message, isBinary,
+// compress). isBinary undefined: strings go as text, anything else binary.
+function publishArgs(message, isBinary, compress) {
+  if (typeof message === 'number') message = message.toString();
+  const data = toSendable(message);
+  let flags = typeof data === 'string' ? TEXT : BINARY;
+  if (isBinary !== undefined && isBinary !== null) flags = isBinary ? BINARY : TEXT;
+  if (compress === false) flags |= NO_COMPRESS;
+  return [data, flags];
+}
+
+function topicResult(r) {
+  if (r < 0) {
+    const err = new Error(`uvws: ${binding.strerror(r)}`);
+    const name = Object.keys(E).find((k) => E[k] === r);
+    err.code = name ? `UVWS_${name}` : binding.errName(r);
+    err.errno = r;
+    throw err;
+  }
+  return r;
+}
+
 function byteLengthOf(data) {
   if (data === undefined || data === null) return 0;
   if (typeof data === 'string') return Buffer.byteLength(data);
@@ -333,6 +355,46 @@ class WebSocket extends EventEmitter {
       return;
     }
     if (cb) afterSend(this, r, cb);
+  }
+
+  // --- topics (uWebSockets.js names; server connections only) ---
+
+  /** Subscribe to a topic filter ('+' one level, '#' the rest; see
+   *  docs/topics.md). True if newly subscribed; false if it already was or
+   *  the connection is closed. Throws for a malformed filter, a limit, or a
+   *  client connection. */
+  subscribe(topic) {
+    if (this._h === null) return false;
+    const r = binding.subscribe(this._h, topic);
+    if (r === E.ECLOSED) return false;
+    return topicResult(r) === 1;
+  }
+
+  /** True if the connection held exactly this filter. */
+  unsubscribe(topic) {
+    if (this._h === null) return false;
+    return topicResult(binding.unsubscribe(this._h, topic)) === 1;
+  }
+
+  /** True if the connection holds exactly this filter. */
+  isSubscribed(topic) {
+    return this._h !== null && binding.isSubscribed(this._h, topic);
+  }
+
+  /** The filters held, in subscription order. */
+  getTopics() {
+    return this._h === null ? [] : binding.topics(this._h);
+  }
+
+  /** Send a message to every subscriber of `topic` on this connection's
+   *  server except this connection. Returns how many connections it was
+   *  handed to. */
+  publish(topic, message, isBinary, compress) {
+    if (this._h === null) return 0;
+    const [data, flags] = publishArgs(message, isBinary, compress);
+    const r = binding.publish(this._h, topic, data, flags);
+    if (r === E.ECLOSED) return 0;
+    return topicResult(r);
   }
 
   terminate() {
@@ -820,6 +882,9 @@ function onResponse(status, raw) {
 
 module.exports = {
   WebSocket,
+  publishArgs,
+  topicResult,
+  failBackpressure,
   makeHeaders,
   kStatusCode,
   handlers: { onOpen, onMessage, onPing, onPong, onDrain, onError, onClose, onResponse },

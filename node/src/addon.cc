@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -46,11 +47,14 @@ enum Fn {
   FN_RESPONSE,
   FN_UPGRADE,
   FN_SERVER_CLOSED,
+  FN_SUBSCRIPTION,
+  FN_DROPPED,
   FN_COUNT
 };
 const char* const kFnNames[FN_COUNT] = {
     "onOpen",  "onMessage", "onPing",     "onPong",    "onDrain",
-    "onError", "onClose",   "onResponse", "onUpgrade", "onServerClosed"};
+    "onError", "onClose",   "onResponse", "onUpgrade", "onServerClosed",
+    "onSubscription", "onDropped"};
 
 // Buffers at least this large are sent without a copy on server connections
 // (uvws_send_owned, holding a reference to the JS memory until written).
@@ -65,6 +69,20 @@ constexpr size_t kSlabMax = 4 * 1024;
 
 struct Conn;
 struct Server;
+
+// Native objects alive now, per kind, for the leak tests (debugCounts()).
+// Process-wide (workers share the addon), hence atomics.
+enum CountKind { kCountConn, kCountServer, kCountUp, kCountOwned, kCountN };
+std::atomic<long> g_alive[kCountN];
+
+// A member that counts the objects of its kind: +1 when one is made, -1 when
+// it is destroyed.
+template <CountKind K>
+struct Counted {
+  Counted() { g_alive[K]++; }
+  Counted(const Counted&) { g_alive[K]++; }
+  ~Counted() { g_alive[K]--; }
+};
 
 struct Addon {
   napi_env env = nullptr;
@@ -105,6 +123,7 @@ struct Conn {
   std::unique_ptr<TlsStore> tls;
   Conn* prev = nullptr;
   Conn* next = nullptr;
+  Counted<kCountConn> counted;
 };
 
 struct Server {
@@ -118,12 +137,14 @@ struct Server {
   std::unique_ptr<TlsStore> tls;
   Server* prev = nullptr;
   Server* next = nullptr;
+  Counted<kCountServer> counted;
 };
 
 struct Up {
   Addon* a;
   uvws_upgrade_t* up;
   bool decided = false;
+  Counted<kCountUp> counted;
 };
 
 struct OwnedRef {
@@ -131,6 +152,7 @@ struct OwnedRef {
   napi_ref ref = nullptr;
   bool in_call = true;
   bool released = false;
+  Counted<kCountOwned> counted;
 };
 
 // ------------------------------------------------------------------------
@@ -167,7 +189,10 @@ void conn_detach(Conn* c) {
     list_remove(a->conns, c);
   }
   c->ws = nullptr;
-  if (c->self && a->alive) napi_delete_reference(a->env, c->self);
+  // During the environment's teardown (alive is false, the cleanup hook
+  // closes what is still open) the reference is still ours to delete; only
+  // once the environment is finalized is it gone with it.
+  if (c->self && !a->finalized) napi_delete_reference(a->env, c->self);
   c->self = nullptr;
   if (c->js_gone) delete c;
   maybe_finish_cleanup(a);
@@ -180,7 +205,7 @@ void server_detach(Server* s) {
     list_remove(a->servers, s);
   }
   s->srv = nullptr;
-  if (s->self && a->alive) napi_delete_reference(a->env, s->self);
+  if (s->self && !a->finalized) napi_delete_reference(a->env, s->self);  // as in conn_detach
   s->self = nullptr;
   if (s->js_gone) delete s;
   maybe_finish_cleanup(a);
@@ -407,6 +432,35 @@ void on_upgrade(uvws_server_t* server, uvws_upgrade_t* up, const uvws_http_t* re
   call_js(s->a, js_self(env, s->self), FN_UPGRADE, 8, argv);
 }
 
+// Topic callbacks, called with the WebSocketServer as `this`:
+// onSubscription(ws, topic, newCount, oldCount), also for each filter of a
+// closing connection (just before its onClose);
+// onDropped(ws, topic | null, data, isBinary) for a message not handed to ws.
+void on_subscription(uvws_t* ws, const char* f, size_t len, size_t nw, size_t old) {
+  Server* s = static_cast<Server*>(uvws_server_get_data(uvws_get_server(ws)));
+  Conn* c = live_conn(ws);
+  if (!s || !c || !s->a->alive || !s->self) return;
+  napi_env env = s->a->env;
+  Scope scope(env);
+  napi_value argv[4] = {js_self(env, c->self), js_str(env, f, len), js_int(env, (int64_t)nw),
+                        js_int(env, (int64_t)old)};
+  call_js(s->a, js_self(env, s->self), FN_SUBSCRIPTION, 4, argv);
+}
+
+void on_dropped(uvws_t* ws, const char* topic, size_t tlen, const void* data, size_t len, int flags) {
+  Server* s = static_cast<Server*>(uvws_server_get_data(uvws_get_server(ws)));
+  Conn* c = live_conn(ws);
+  if (!s || !c || !s->a->alive || !s->self) return;
+  napi_env env = s->a->env;
+  Scope scope(env);
+  napi_value argv[4] = {js_self(env, c->self), nullptr, js_buf(env, static_cast<const char*>(data), len),
+                        nullptr};
+  if (topic) argv[1] = js_str(env, topic, tlen);
+  else napi_get_null(env, &argv[1]);
+  napi_get_boolean(env, (flags & 0xff) == UVWS_BINARY, &argv[3]);
+  call_js(s->a, js_self(env, s->self), FN_DROPPED, 4, argv);
+}
+
 // The counters as a JS object, in UVWS_STATS_MAP order.
 napi_value stats_to_js(napi_env env, const uvws_stats_t* st) {
   napi_value o;
@@ -484,6 +538,16 @@ void addon_finalize(napi_env env, void* data, void* hint) {
   Addon* a = static_cast<Addon*>(data);
   a->alive = false;
   a->finalized = true;
+  // References the addon created are its own to delete (Node frees only
+  // those it owns): the handlers and the current slab. Deleting a reference
+  // runs no JavaScript, so it may be done from this finalizer.
+  for (napi_ref& r : a->fn) {
+    if (r) napi_delete_reference(env, r);
+    r = nullptr;
+  }
+  if (a->slab) napi_delete_reference(env, a->slab);
+  a->slab = nullptr;
+  a->slab_data = nullptr;
   // Freed by the async cleanup hook once the engine is done with it.
   if (a->teardown && a->cleanup_done && !a->cleanup) delete a;
 }
@@ -813,6 +877,8 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   uvws_server_t* srv = nullptr;
   int r = uvws_server_start(a->loop, &opts, &kServerCallbacks, on_upgrade, s.get(), &srv);
   if (r < 0) return Napi::Number::New(env, r);
+  uvws_topic_callbacks_t tcb = {on_subscription, on_dropped};
+  uvws_server_topic_callbacks(srv, &tcb);
   Server* sp = s.release();
   sp->srv = srv;
   sp->attached = true;
@@ -872,6 +938,105 @@ napi_value Broadcast(napi_env env, napi_callback_info info) {
   int32_t flags = 0;
   napi_get_value_int32(env, argv[2], &flags);
   size_t n = s && s->srv && !s->closing ? uvws_server_broadcast(s->srv, b.p, b.n, flags) : 0;
+  return js_int(env, (int64_t)n);
+}
+
+// --- topics -------------------------------------------------------------
+
+// A topic argument: a JS string, as UTF-8. False (with a TypeError thrown)
+// for anything else.
+bool topic_arg(napi_env env, napi_value v, std::string* out) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_string) {
+    napi_throw_type_error(env, nullptr, "topic must be a string");
+    return false;
+  }
+  size_t n = 0;
+  napi_get_value_string_utf8(env, v, nullptr, 0, &n);
+  out->resize(n + 1);
+  napi_get_value_string_utf8(env, v, &(*out)[0], n + 1, &n);
+  out->resize(n);
+  return true;
+}
+
+// subscribe(conn, topic) / unsubscribe(conn, topic) -> 1, 0 or an error code
+napi_value subscription(napi_env env, napi_callback_info info, bool sub) {
+  ARGS(2);
+  Conn* c = conn_arg(env, argv[0]);
+  std::string t;
+  if (!topic_arg(env, argv[1], &t)) return nullptr;
+  if (!c || !c->ws) return js_int(env, sub ? UVWS_ECLOSED : 0);
+  return js_int(env, sub ? uvws_subscribe(c->ws, t.data(), t.size())
+                         : uvws_unsubscribe(c->ws, t.data(), t.size()));
+}
+napi_value Subscribe(napi_env env, napi_callback_info info) { return subscription(env, info, true); }
+napi_value Unsubscribe(napi_env env, napi_callback_info info) { return subscription(env, info, false); }
+
+napi_value IsSubscribed(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  Conn* c = conn_arg(env, argv[0]);
+  std::string t;
+  if (!topic_arg(env, argv[1], &t)) return nullptr;
+  napi_value r;
+  napi_get_boolean(env, c && c->ws && uvws_is_subscribed(c->ws, t.data(), t.size()), &r);
+  return r;
+}
+
+struct TopicList {
+  napi_env env;
+  napi_value arr;
+  uint32_t i;
+};
+
+int add_topic(uvws_t*, const char* f, size_t len, void* arg) {
+  TopicList* l = static_cast<TopicList*>(arg);
+  napi_value s;
+  napi_create_string_utf8(l->env, f, len, &s);
+  napi_set_element(l->env, l->arr, l->i++, s);
+  return 0;
+}
+
+// topics(conn) -> [filter, ...] in subscription order
+napi_value Topics(napi_env env, napi_callback_info info) {
+  ARGS(1);
+  Conn* c = conn_arg(env, argv[0]);
+  TopicList l{env, nullptr, 0};
+  napi_create_array(env, &l.arr);
+  if (c && c->ws) uvws_topics(c->ws, add_topic, &l);
+  return l.arr;
+}
+
+// publish(conn, topic, data, flags) / serverPublish(server, ...) -> count or
+// an error code
+napi_value publish(napi_env env, napi_callback_info info, bool server) {
+  ARGS(4);
+  Addon* a = addon_of(env);
+  std::string t;
+  if (!topic_arg(env, argv[1], &t)) return nullptr;
+  Bytes b;
+  if (!get_bytes(a, env, argv[2], &b)) return nullptr;
+  int32_t flags = 0;
+  napi_get_value_int32(env, argv[3], &flags);
+  if (server) {
+    Server* s = external<Server>(env, argv[0]);
+    if (!s || !s->srv || s->closing) return js_int(env, 0);
+    return js_int(env, uvws_server_publish(s->srv, t.data(), t.size(), b.p, b.n, flags));
+  }
+  Conn* c = conn_arg(env, argv[0]);
+  if (!c || !c->ws) return js_int(env, UVWS_ECLOSED);
+  return js_int(env, uvws_publish(c->ws, t.data(), t.size(), b.p, b.n, flags));
+}
+napi_value Publish(napi_env env, napi_callback_info info) { return publish(env, info, false); }
+napi_value ServerPublish(napi_env env, napi_callback_info info) { return publish(env, info, true); }
+
+// numSubscribers(server, topic) -> count
+napi_value NumSubscribers(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  Server* s = external<Server>(env, argv[0]);
+  std::string t;
+  if (!topic_arg(env, argv[1], &t)) return nullptr;
+  size_t n = s && s->srv ? uvws_server_num_subscribers(s->srv, t.data(), t.size()) : 0;
   return js_int(env, (int64_t)n);
 }
 
@@ -1125,6 +1290,26 @@ Napi::Value Utf8IsValid(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, uvws_utf8_is_valid(b.p, b.n) != 0);
 }
 
+// debugCounts() -> {conns, servers, upgrades, ownedBuffers, engineConns,
+// engineServers}: native objects alive now (the first four process-wide, the
+// last two those attached to the engine in this environment). For the leak
+// tests: all 0 once everything is closed and garbage-collected.
+Napi::Value DebugCounts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* a = addon_of(env);
+  long conns = 0, servers = 0;
+  for (Conn* c = a->conns; c; c = c->next) conns++;
+  for (Server* s = a->servers; s; s = s->next) servers++;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("conns", Napi::Number::New(env, (double)g_alive[kCountConn].load()));
+  o.Set("servers", Napi::Number::New(env, (double)g_alive[kCountServer].load()));
+  o.Set("upgrades", Napi::Number::New(env, (double)g_alive[kCountUp].load()));
+  o.Set("ownedBuffers", Napi::Number::New(env, (double)g_alive[kCountOwned].load()));
+  o.Set("engineConns", Napi::Number::New(env, (double)conns));
+  o.Set("engineServers", Napi::Number::New(env, (double)servers));
+  return o;
+}
+
 napi_value Fn(napi_env env, const char* name, napi_callback cb) {
   napi_value f;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &f);
@@ -1170,6 +1355,13 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("serverAddress", Napi::Function::New(env, ServerAddress, "serverAddress"));
   exports.Set("serverConnections", Napi::Function::New(env, ServerConnections, "serverConnections"));
   exports.Set("broadcast", Napi::Value(env, Fn(env, "broadcast", Broadcast)));
+  exports.Set("subscribe", Napi::Value(env, Fn(env, "subscribe", Subscribe)));
+  exports.Set("unsubscribe", Napi::Value(env, Fn(env, "unsubscribe", Unsubscribe)));
+  exports.Set("isSubscribed", Napi::Value(env, Fn(env, "isSubscribed", IsSubscribed)));
+  exports.Set("topics", Napi::Value(env, Fn(env, "topics", Topics)));
+  exports.Set("publish", Napi::Value(env, Fn(env, "publish", Publish)));
+  exports.Set("serverPublish", Napi::Value(env, Fn(env, "serverPublish", ServerPublish)));
+  exports.Set("numSubscribers", Napi::Value(env, Fn(env, "numSubscribers", NumSubscribers)));
   exports.Set("adopt", Napi::Function::New(env, Adopt, "adopt"));
   exports.Set("newConn", Napi::Function::New(env, NewConn, "newConn"));
   exports.Set("accept", Napi::Function::New(env, Accept, "accept"));
@@ -1189,6 +1381,7 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("extensions", Napi::Function::New(env, Extensions, "extensions"));
   exports.Set("NO_COMPRESS", Napi::Number::New(env, UVWS_NO_COMPRESS));
   exports.Set("features", EngineFeatures(env));
+  exports.Set("debugCounts", Napi::Function::New(env, DebugCounts, "debugCounts"));
   exports.Set("strerror", Napi::Function::New(env, Strerror, "strerror"));
   exports.Set("lastError", Napi::Function::New(env, LastError, "lastError"));
   exports.Set("serverStats", Napi::Value(env, Fn(env, "serverStats", ServerStats)));

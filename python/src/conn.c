@@ -256,6 +256,7 @@ static void cb_close(uvws_t *ws, int code, const char *reason, size_t len) {
   Py_CLEAR(c->on_close);
   Py_CLEAR(c->waiter);
   if (c->loop) uvwspy_loop_live(c->loop, -1);
+  uvwspy_alive[UVWSPY_K_WS]--;
   Py_DECREF(c); /* the engine's reference */
 }
 
@@ -416,6 +417,114 @@ static PyObject *Conn_send(ConnObject *c, PyObject *const *args, Py_ssize_t narg
 usage:
   PyErr_SetString(PyExc_TypeError, "send(data, binary=None, fin=True, compress=True)");
   return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Topics                                                              */
+/* ------------------------------------------------------------------ */
+
+int uvwspy_topic_arg(PyObject *o, const char **p, Py_ssize_t *n) {
+  if (PyUnicode_Check(o)) {
+    *p = PyUnicode_AsUTF8AndSize(o, n);
+    return *p ? 0 : -1;
+  }
+  if (PyBytes_Check(o)) {
+    *p = PyBytes_AS_STRING(o);
+    *n = PyBytes_GET_SIZE(o);
+    return 0;
+  }
+  PyErr_Format(PyExc_TypeError, "topic must be str, not %.100s", Py_TYPE(o)->tp_name);
+  return -1;
+}
+
+/* Topic calls touch the engine's registry: only from the loop's thread. */
+static int topic_thread_ok(LoopObject *L, const char *what) {
+  if (uvwspy_loop_is_owner(L)) return 0;
+  PyErr_Format(PyExc_RuntimeError, "%s() must be called in the loop's thread", what);
+  return -1;
+}
+
+PyObject *uvwspy_publish(LoopObject *L, uvws_server_t *srv, uvws_t *ws, PyObject *args,
+                         PyObject *kw) {
+  static char *kwlist[] = {"topic", "data", "binary", "compress", NULL};
+  PyObject *topic, *data, *binary = Py_None, *compress_o = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OO:publish", kwlist, &topic, &data, &binary,
+                                   &compress_o))
+    return NULL;
+  const char *t;
+  Py_ssize_t tlen;
+  if (uvwspy_topic_arg(topic, &t, &tlen) < 0) return NULL;
+  int compress = 1;
+  if (compress_o != Py_None && (compress = PyObject_IsTrue(compress_o)) < 0) return NULL;
+  if (topic_thread_ok(L, "publish") < 0) return NULL;
+  payload_t p;
+  if (payload_get(data, &p) < 0) return NULL;
+  int type;
+  if (parse_type(binary, &p, 1, &type) < 0) {
+    payload_release(&p);
+    return NULL;
+  }
+  int flags = type | (compress ? 0 : UVWS_NO_COMPRESS);
+  uvwspy_enter(L);
+  int r = ws ? uvws_publish(ws, t, (size_t)tlen, p.ptr, (size_t)p.len, flags)
+             : uvws_server_publish(srv, t, (size_t)tlen, p.ptr, (size_t)p.len, flags);
+  payload_release(&p);
+  if (!L->in_run) uvwspy_kick(L);
+  if (r < 0) return uvwspy_raise(r, NULL);
+  return PyLong_FromLong(r);
+}
+
+static PyObject *Conn_subscribe(ConnObject *c, PyObject *arg) {
+  const char *t;
+  Py_ssize_t n;
+  if (uvwspy_topic_arg(arg, &t, &n) < 0 || topic_thread_ok(c->loop, "subscribe") < 0) return NULL;
+  if (!c->ws) return closed_error(c);
+  int r = uvws_subscribe(c->ws, t, (size_t)n);
+  if (r < 0) return uvwspy_raise(r, NULL);
+  return PyBool_FromLong(r);
+}
+
+static PyObject *Conn_unsubscribe(ConnObject *c, PyObject *arg) {
+  const char *t;
+  Py_ssize_t n;
+  if (uvwspy_topic_arg(arg, &t, &n) < 0 || topic_thread_ok(c->loop, "unsubscribe") < 0)
+    return NULL;
+  if (!c->ws) Py_RETURN_FALSE; /* closing unsubscribed it from everything */
+  int r = uvws_unsubscribe(c->ws, t, (size_t)n);
+  if (r < 0) return uvwspy_raise(r, NULL);
+  return PyBool_FromLong(r);
+}
+
+static PyObject *Conn_is_subscribed(ConnObject *c, PyObject *arg) {
+  const char *t;
+  Py_ssize_t n;
+  if (uvwspy_topic_arg(arg, &t, &n) < 0 || topic_thread_ok(c->loop, "is_subscribed") < 0)
+    return NULL;
+  return PyBool_FromLong(c->ws && uvws_is_subscribed(c->ws, t, (size_t)n));
+}
+
+static int add_topic(uvws_t *ws, const char *f, size_t len, void *arg) {
+  PyObject *s = PyUnicode_DecodeUTF8(f, (Py_ssize_t)len, "strict");
+  if (!s || PyList_Append((PyObject *)arg, s) < 0) {
+    Py_XDECREF(s);
+    return 1;
+  }
+  Py_DECREF(s);
+  return 0;
+}
+
+static PyObject *Conn_get_topics(ConnObject *c, void *x) {
+  if (topic_thread_ok(c->loop, "topics") < 0) return NULL;
+  PyObject *list = PyList_New(0);
+  if (!list || !c->ws) return list;
+  uvws_topics(c->ws, add_topic, list);
+  if (PyErr_Occurred()) Py_CLEAR(list);
+  return list;
+}
+
+static PyObject *Conn_publish(ConnObject *c, PyObject *args, PyObject *kw) {
+  if (!c->ws) return closed_error(c);
+  return uvwspy_publish(c->loop, NULL, c->ws, args, kw);
 }
 
 static PyObject *control(ConnObject *c, PyObject *args, int kind) {
@@ -767,6 +876,7 @@ static PyObject *Conn_connect(ConnObject *c, PyObject *args, PyObject *kw) {
     goto done;
   }
   Py_INCREF(c); /* the engine's reference, dropped in on_close */
+  uvwspy_alive[UVWSPY_K_WS]++;
   c->ws = ws;
   Py_INCREF(L);
   c->loop = L;
@@ -829,6 +939,7 @@ static PyObject *Conn_get_loop(ConnObject *c, void *x) {
 static PyObject *Conn_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   ConnObject *c = (ConnObject *)type->tp_alloc(type, 0);
   if (!c) return NULL;
+  uvwspy_alive[UVWSPY_K_CONN]++;
   c->state = UVWS_CONNECTING;
   c->protocol = uvwspy_str_empty;
   Py_INCREF(c->protocol);
@@ -884,6 +995,7 @@ static void Conn_dealloc(ConnObject *c) {
   PyMem_Free(c->tls_mem);
   PyMem_Free(c->deflate);
   Py_CLEAR(c->loop);
+  uvwspy_alive[UVWSPY_K_CONN]--;
   tp->tp_free((PyObject *)c);
 }
 
@@ -913,6 +1025,18 @@ static PyMethodDef Conn_methods[] = {
      "_set_queue(max_queue)\n\nQueue messages for _pop() instead of calling on_message; "
      "reading pauses while max_queue messages wait (0 = no limit)."},
     {"_pop", (PyCFunction)Conn_pop, METH_NOARGS, "_pop() -> message or None"},
+    {"subscribe", (PyCFunction)Conn_subscribe, METH_O,
+     "subscribe(topic) -> bool\n\nSubscribe to a topic filter (MQTT wildcards: '+' one "
+     "level, '#' the rest; see docs/topics.md). True if newly subscribed, False if it already "
+     "was. Server connections only; ValueError for a malformed filter or a limit exceeded."},
+    {"unsubscribe", (PyCFunction)Conn_unsubscribe, METH_O,
+     "unsubscribe(topic) -> bool\n\nTrue if the connection held exactly this filter."},
+    {"is_subscribed", (PyCFunction)Conn_is_subscribed, METH_O,
+     "is_subscribed(topic) -> bool\n\nTrue if the connection holds exactly this filter."},
+    {"publish", (PyCFunction)(void (*)(void))Conn_publish, METH_VARARGS | METH_KEYWORDS,
+     "publish(topic, data, binary=None, compress=True) -> int\n\nSend a message to every "
+     "subscriber of `topic` on this connection's server except this connection. Returns "
+     "how many connections it was handed to."},
     {NULL, NULL, 0, NULL}};
 
 #define SLOT(name, doc) {"_" #name, T_OBJECT, offsetof(ConnObject, name), 0, doc}
@@ -937,6 +1061,8 @@ static PyMemberDef Conn_members[] = {
     {NULL, 0, 0, 0, NULL}};
 
 static PyGetSetDef Conn_getset[] = {
+    {"topics", (getter)Conn_get_topics, NULL,
+     "The topic filters this connection holds, in subscription order (list of str).", NULL},
     {"ready_state", (getter)Conn_get_ready_state, NULL,
      "CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3).", NULL},
     {"buffered_amount", (getter)Conn_get_buffered, NULL,

@@ -31,6 +31,7 @@ static void on_async(uv_async_t *a) {
     Py_DECREF(op->conn);
     Py_XDECREF(op->data);
     free(op);
+    uvwspy_alive[UVWSPY_K_XOP]--;
     op = next;
   }
 }
@@ -42,6 +43,7 @@ int uvwspy_xop_push(LoopObject *L, int kind, ConnObject *c, PyObject *data, int 
     PyErr_NoMemory();
     return -1;
   }
+  uvwspy_alive[UVWSPY_K_XOP]++;
   op->next = NULL;
   op->kind = kind;
   op->flags = flags;
@@ -291,6 +293,7 @@ static PyObject *Loop_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   if (!PyArg_ParseTupleAndKeywords(args, kw, ":Loop", kwlist)) return NULL;
   LoopObject *L = (LoopObject *)type->tp_alloc(type, 0);
   if (!L) return NULL;
+  uvwspy_alive[UVWSPY_K_LOOP]++;
   int r = uv_loop_init(&L->uv);
   if (r < 0) {
     Py_DECREF(L);
@@ -359,6 +362,7 @@ static void Loop_dealloc(LoopObject *L) {
       uv_mutex_destroy(&L->lock);
     }
   }
+  uvwspy_alive[UVWSPY_K_LOOP]--;
   Py_TYPE(L)->tp_free((PyObject *)L);
 }
 

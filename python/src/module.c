@@ -153,7 +153,30 @@ static PyObject *mod_utf8_is_valid(PyObject *m, PyObject *arg) {
   return PyBool_FromLong(ok);
 }
 
+Py_ssize_t uvwspy_alive[UVWSPY_K_N];
+
+static PyObject *mod_debug_counts(PyObject *m, PyObject *noargs) {
+  static const char *names[UVWSPY_K_N] = {"loops", "connections", "servers", "upgrades",
+                                          "engine_connections", "engine_servers", "queued_ops"};
+  PyObject *d = PyDict_New();
+  if (!d) return NULL;
+  for (int i = 0; i < UVWSPY_K_N; i++) {
+    PyObject *v = PyLong_FromSsize_t(uvwspy_alive[i]);
+    if (!v || PyDict_SetItemString(d, names[i], v) < 0) {
+      Py_XDECREF(v);
+      Py_DECREF(d);
+      return NULL;
+    }
+    Py_DECREF(v);
+  }
+  return d;
+}
+
 static PyMethodDef module_methods[] = {
+    {"_debug_counts", mod_debug_counts, METH_NOARGS,
+     "_debug_counts() -> dict\n\nFor tests: how many objects of each kind the binding "
+     "holds now (Python wrappers, engine connections and servers, queued cross-thread "
+     "operations). Every count is back to 0 once everything is closed and collected."},
     {"_set_hooks", mod_set_hooks, METH_VARARGS,
      "_set_hooks(error_factory, error_hook)\n\nInstall the Python functions "
      "that build exceptions from engine error codes and report exceptions "

@@ -147,6 +147,7 @@ static void srv_open(uvws_t *ws, const uvws_http_t *http) {
   uvwspy_loop_live(c->loop, 1);
   c->state = UVWS_OPEN;
   uvws_set_data(ws, c); /* the engine's reference, dropped in on_close */
+  uvwspy_alive[UVWSPY_K_WS]++;
   uvwspy_conn_opened(c, ws);
   if (!s->on_open) return;
   PyObject *h = uvwspy_http_tuple(http);
@@ -171,6 +172,7 @@ static void srv_upgrade(uvws_server_t *srv, uvws_upgrade_t *up, const uvws_http_
   UpgradeObject *u = PyObject_New(UpgradeObject, &Upgrade_Type);
   PyObject *h = NULL, *protos = NULL;
   if (!u) goto fail;
+  uvwspy_alive[UVWSPY_K_UPGRADE]++;
   u->up = up;
   Py_INCREF(s);
   u->server = s;
@@ -207,6 +209,57 @@ fail:
   Py_XDECREF(u);
 }
 
+/* Topic callbacks: the connection is the ConnObject the engine holds until
+ * on_close (on_subscription also runs for a closing connection's filters,
+ * just before its on_close). */
+static void srv_subscription(uvws_t *ws, const char *f, size_t len, size_t nw, size_t old) {
+  ServerObject *s = server_of(uvws_get_server(ws));
+  ConnObject *c = (ConnObject *)uvws_get_data(ws);
+  if (!s || !s->on_subscription || !c) return;
+  PyObject *topic = PyUnicode_DecodeUTF8(f, (Py_ssize_t)len, "strict");
+  PyObject *a = PyLong_FromSize_t(nw), *b = PyLong_FromSize_t(old);
+  if (topic && a && b) {
+    PyObject *fn = s->on_subscription;
+    PyObject *args[4] = {(PyObject *)c, topic, a, b};
+    Py_INCREF(fn);
+    Py_INCREF(c);
+    uvwspy_call(s->loop, (PyObject *)c, "subscription", fn, args, 4);
+    Py_DECREF(c);
+    Py_DECREF(fn);
+  } else {
+    uvwspy_report(s->loop, (PyObject *)c, "subscription");
+  }
+  Py_XDECREF(topic);
+  Py_XDECREF(a);
+  Py_XDECREF(b);
+}
+
+static void srv_dropped(uvws_t *ws, const char *topic, size_t tlen, const void *data,
+                        size_t len, int flags) {
+  ServerObject *s = server_of(uvws_get_server(ws));
+  ConnObject *c = (ConnObject *)uvws_get_data(ws);
+  if (!s || !s->on_dropped || !c) return;
+  PyObject *t = Py_None;
+  if (topic) t = PyUnicode_DecodeUTF8(topic, (Py_ssize_t)tlen, "strict");
+  else Py_INCREF(t);
+  PyObject *d = (flags & 0xff) == UVWS_TEXT
+                    ? PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "replace")
+                    : PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
+  if (t && d) {
+    PyObject *fn = s->on_dropped;
+    PyObject *args[3] = {(PyObject *)c, t, d};
+    Py_INCREF(fn);
+    Py_INCREF(c);
+    uvwspy_call(s->loop, (PyObject *)c, "dropped", fn, args, 3);
+    Py_DECREF(c);
+    Py_DECREF(fn);
+  } else {
+    uvwspy_report(s->loop, (PyObject *)c, "dropped");
+  }
+  Py_XDECREF(t);
+  Py_XDECREF(d);
+}
+
 static void srv_closed(uvws_server_t *srv) {
   ServerObject *s = server_of(srv);
   uvws_server_stats(srv, &s->last_stats);
@@ -220,7 +273,10 @@ static void srv_closed(uvws_server_t *srv) {
   Py_CLEAR(s->on_open);
   Py_CLEAR(s->on_upgrade);
   Py_CLEAR(s->on_closed);
+  Py_CLEAR(s->on_subscription);
+  Py_CLEAR(s->on_dropped);
   uvwspy_loop_live(s->loop, -1);
+  uvwspy_alive[UVWSPY_K_SRV]--;
   Py_DECREF(s); /* the engine's reference */
 }
 
@@ -257,6 +313,7 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   }
   ServerObject *s = (ServerObject *)type->tp_alloc(type, 0);
   if (!s) return NULL;
+  uvwspy_alive[UVWSPY_K_SERVER]++;
   Py_INCREF(L);
   s->loop = L;
   Py_INCREF(ctype);
@@ -333,6 +390,7 @@ static PyObject *Server_new(PyTypeObject *type, PyObject *args, PyObject *kw) {
   }
   s->port = uvws_server_port(s->srv);
   uvwspy_loop_live(L, 1);
+  uvwspy_alive[UVWSPY_K_SRV]++;
   Py_INCREF(s); /* the engine's reference, dropped once closed */
   uvwspy_kick(L);
   return (PyObject *)s;
@@ -397,6 +455,36 @@ err:
   return NULL;
 }
 
+static PyObject *Server_publish(ServerObject *s, PyObject *args, PyObject *kw) {
+  if (!s->srv || s->closing) return PyLong_FromLong(0);
+  return uvwspy_publish(s->loop, s->srv, NULL, args, kw);
+}
+
+static PyObject *Server_topic_callbacks(ServerObject *s, PyObject *args) {
+  PyObject *sub, *drop;
+  if (!PyArg_ParseTuple(args, "OO:_topic_callbacks", &sub, &drop)) return NULL;
+  if ((sub != Py_None && !PyCallable_Check(sub)) || (drop != Py_None && !PyCallable_Check(drop))) {
+    PyErr_SetString(PyExc_TypeError, "callables or None expected");
+    return NULL;
+  }
+  if (!s->srv) Py_RETURN_NONE;
+  Py_XINCREF(sub == Py_None ? NULL : sub);
+  Py_XINCREF(drop == Py_None ? NULL : drop);
+  Py_XSETREF(s->on_subscription, sub == Py_None ? NULL : sub);
+  Py_XSETREF(s->on_dropped, drop == Py_None ? NULL : drop);
+  uvws_topic_callbacks_t cb = {s->on_subscription ? srv_subscription : NULL,
+                               s->on_dropped ? srv_dropped : NULL};
+  uvws_server_topic_callbacks(s->srv, &cb);
+  Py_RETURN_NONE;
+}
+
+static PyObject *Server_num_subscribers(ServerObject *s, PyObject *arg) {
+  const char *t;
+  Py_ssize_t n;
+  if (uvwspy_topic_arg(arg, &t, &n) < 0) return NULL;
+  return PyLong_FromSize_t(s->srv ? uvws_server_num_subscribers(s->srv, t, (size_t)n) : 0);
+}
+
 /* The engine's counters as a dict, in UVWS_STATS_MAP order (the names come
  * from the macro, nothing is listed twice). */
 static PyObject *Server_stats(ServerObject *s, PyObject *unused) {
@@ -455,6 +543,8 @@ static int Server_traverse(ServerObject *s, visitproc visit, void *arg) {
   Py_VISIT(s->on_open);
   Py_VISIT(s->on_upgrade);
   Py_VISIT(s->on_closed);
+  Py_VISIT(s->on_subscription);
+  Py_VISIT(s->on_dropped);
   return 0;
 }
 
@@ -462,6 +552,8 @@ static int Server_clear(ServerObject *s) {
   Py_CLEAR(s->on_open);
   Py_CLEAR(s->on_upgrade);
   Py_CLEAR(s->on_closed);
+  Py_CLEAR(s->on_subscription);
+  Py_CLEAR(s->on_dropped);
   return 0;
 }
 
@@ -475,6 +567,7 @@ static void Server_dealloc(ServerObject *s) {
   PyMem_Free(s->tls_mem);
   PyMem_Free(s->deflate);
   Py_CLEAR(s->loop);
+  uvwspy_alive[UVWSPY_K_SERVER]--;
   Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -488,6 +581,17 @@ static PyMethodDef Server_methods[] = {
     {"broadcast", (PyCFunction)(void (*)(void))Server_broadcast, METH_VARARGS | METH_KEYWORDS,
      "broadcast(data, binary=None) -> int\n\nSend one message to every open connection "
      "(frame header built once). Returns how many connections it was handed to."},
+    {"publish", (PyCFunction)(void (*)(void))Server_publish, METH_VARARGS | METH_KEYWORDS,
+     "publish(topic, data, binary=None, compress=True) -> int\n\nSend a message to every "
+     "connection subscribed to a filter matching `topic`, once each. Returns how many "
+     "connections it was handed to (not counting those it was dropped for)."},
+    {"_topic_callbacks", (PyCFunction)Server_topic_callbacks, METH_VARARGS,
+     "_topic_callbacks(on_subscription, on_dropped)\n\non_subscription(conn, topic, new_count, "
+     "old_count) after each subscription change (also for a closing connection's filters); "
+     "on_dropped(conn, topic or None, data) when a published or broadcast message is not "
+     "handed to a connection (max_backpressure). None clears."},
+    {"num_subscribers", (PyCFunction)Server_num_subscribers, METH_O,
+     "num_subscribers(topic) -> int\n\nConnections holding exactly this filter."},
     {NULL, NULL, 0, NULL}};
 
 static PyMemberDef Server_members[] = {
@@ -661,6 +765,7 @@ static void Upgrade_dealloc(UpgradeObject *u) {
     if (u->server && !u->server->loop->in_run) uvwspy_kick(u->server->loop);
   }
   Py_CLEAR(u->server);
+  uvwspy_alive[UVWSPY_K_UPGRADE]--;
   PyObject_Free(u);
 }
 

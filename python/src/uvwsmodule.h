@@ -98,6 +98,8 @@ typedef struct ServerObject {
   PyObject *on_open;        /* (conn, request) */
   PyObject *on_upgrade;     /* (upgrade, request, protocols) or NULL */
   PyObject *on_closed;      /* () once closed */
+  PyObject *on_subscription; /* (conn, topic, new_count, old_count) or NULL */
+  PyObject *on_dropped;     /* (conn, topic or None, data) or NULL */
   PyObject *tls_keep;
   void *tls_mem;
   uvws_deflate_options_t *deflate;
@@ -118,6 +120,19 @@ typedef struct UpgradeObject {
 PyObject *uvwspy_stats_fields(void);
 
 /* module.c */
+/* Debug counters for the leak tests (uvws._uvws._debug_counts()): how many
+ * objects of each kind are alive now. Only touched with the GIL held. */
+enum {
+  UVWSPY_K_LOOP,    /* Loop objects */
+  UVWSPY_K_CONN,    /* Connection objects (and subclasses) */
+  UVWSPY_K_SERVER,  /* Server objects */
+  UVWSPY_K_UPGRADE, /* Upgrade objects */
+  UVWSPY_K_WS,      /* engine connections (uvws_t) held by a Connection, until on_close */
+  UVWSPY_K_SRV,     /* engine servers (uvws_server_t) held by a Server, until closed */
+  UVWSPY_K_XOP,     /* cross-thread operations queued and not yet run */
+  UVWSPY_K_N
+};
+extern Py_ssize_t uvwspy_alive[UVWSPY_K_N];
 extern PyTypeObject Loop_Type, Conn_Type, Server_Type, Upgrade_Type;
 extern PyObject *uvwspy_error_factory; /* (code, message) -> exception */
 extern PyObject *uvwspy_error_hook;    /* (obj, exc, where) -> None */
@@ -139,6 +154,14 @@ void uvwspy_call(LoopObject *loop, PyObject *obj, const char *where,
 /* Request / response head as a tuple:
  * (status, path, query, headers, remote_ip, remote_port) */
 PyObject *uvwspy_http_tuple(const uvws_http_t *http);
+
+/* conn.c: topics */
+/* A topic argument (str, or bytes of UTF-8). */
+int uvwspy_topic_arg(PyObject *o, const char **p, Py_ssize_t *n);
+/* publish(topic, data, binary=None, compress=True) of a connection (ws) or
+ * a server (ws NULL). */
+PyObject *uvwspy_publish(LoopObject *L, uvws_server_t *srv, uvws_t *ws, PyObject *args,
+                         PyObject *kw);
 
 /* loop.c */
 int uvwspy_loop_is_owner(LoopObject *L);

@@ -343,6 +343,32 @@ class Connection:
         """The engine connection underneath (shared with the callback API)."""
         return self._c
 
+    # -- topics (server connections; loop thread only) -------------------
+
+    def subscribe(self, topic: str) -> bool:
+        """Subscribe to a topic filter: ``'+'`` matches one level, ``'#'``
+        the rest (docs/topics.md). True if newly subscribed. Closing the
+        connection unsubscribes it from everything."""
+        return self._c.subscribe(topic)
+
+    def unsubscribe(self, topic: str) -> bool:
+        """True if the connection held exactly this filter."""
+        return self._c.unsubscribe(topic)
+
+    def is_subscribed(self, topic: str) -> bool:
+        """True if the connection holds exactly this filter."""
+        return self._c.is_subscribed(topic)
+
+    @property
+    def topics(self) -> List[str]:
+        """The filters held, in subscription order."""
+        return self._c.topics
+
+    def publish(self, topic: str, message: Union[Data, bytearray, memoryview], text: Optional[bool] = None, compress: bool = True) -> int:
+        """Send `message` to every subscriber of `topic` on this server
+        except this connection; returns how many it was handed to."""
+        return self._c.publish(topic, message, None if text is None else not text, compress)
+
 
 class ServerConnection(Connection):
     """A connection accepted by :func:`serve`; ``request`` is the upgrade
@@ -462,6 +488,15 @@ class WebSocketServer:
         """Stop accepting connections and close the open ones with 1001."""
         self._srv.close()
 
+    def publish(self, topic: str, message: Union[Data, bytearray, memoryview], text: Optional[bool] = None, compress: bool = True) -> int:
+        """Send `message` to every connection subscribed to a filter matching
+        `topic`, once each (framed once; docs/topics.md). Returns how many
+        connections it was handed to. Loop thread only."""
+        return self._srv.publish(topic, message, None if text is None else not text, compress)
+
+    def num_subscribers(self, topic: str) -> int:
+        """Connections holding exactly this filter."""
+        return self._srv.num_subscribers(topic)
     def stats(self) -> Dict[str, int]:
         """The engine's counters for this server (``uvws.STATS_FIELDS``
         describes each); after the server closed, their final values."""

@@ -147,6 +147,7 @@ def closed_exception(code: Optional[int], reason: Optional[str], error: Optional
 
 _BY_NAME = {
     "EINVAL": ValueError,
+    "ELIMIT": ValueError,
     "ECLOSED": InvalidStateError,
     "ENOTOPEN": InvalidStateError,
     "EURL": InvalidURI,

@@ -457,6 +457,7 @@ class Server(EventEmitter):
             connection_type=websocket_class,
             deflate=_deflate(per_message_deflate),
         )
+        self._srv._topic_callbacks(self._on_subscription, self._on_dropped)
         _loop.register(self)
 
     @property
@@ -489,6 +490,16 @@ class Server(EventEmitter):
         thread only."""
         return self._srv.broadcast(data, binary)
 
+    def publish(self, topic: str, data: Union[str, bytes, bytearray, memoryview], binary: Optional[bool] = None, compress: bool = True) -> int:
+        """Send one message to every connection subscribed to a filter that
+        matches `topic` (once each, framed once; see ``WebSocket.subscribe``
+        and docs/topics.md). Returns how many connections it was handed to.
+        Loop thread only."""
+        return self._srv.publish(topic, data, binary, compress)
+
+    def num_subscribers(self, topic: str) -> int:
+        """Connections holding exactly this filter (string comparison)."""
+        return self._srv.num_subscribers(topic)
     def stats(self) -> Dict[str, int]:
         """The engine's counters for this server: connections, upgrades
         rejected by reason, messages and bytes each way, sends dropped,
@@ -563,6 +574,12 @@ class Server(EventEmitter):
     def _on_closed(self) -> None:
         _loop.unregister(self)
         self.emit("close")
+
+    def _on_subscription(self, ws: WebSocket, topic: str, new_count: int, old_count: int) -> None:
+        self.emit("subscription", ws, topic, new_count, old_count)
+
+    def _on_dropped(self, ws: WebSocket, topic: Optional[str], data: Union[str, bytes]) -> None:
+        self.emit("dropped", ws, topic, data)
 
     def _shutdown(self) -> None:
         self._srv.close()

@@ -14,7 +14,7 @@ cmake --build build-fuzz >/dev/null || exit 1
 out=${FUZZ_OUT:-build-fuzz/findings}
 mkdir -p "$out"
 status=0
-for t in frames request response inflate extensions; do
+for t in frames request response inflate extensions topics; do
   work=$(mktemp -d)
   cp tests/fuzz/corpus/$t/* "$work/"
   echo "fuzz_$t: ${secs}s"

@@ -6,6 +6,7 @@ development build whose extension is linked into ``python/uvws``).
 """
 
 import asyncio
+import logging
 import os
 import shutil
 import subprocess
@@ -28,13 +29,80 @@ sys.path.append(str(ROOT / "tests"))
 from pytest_require_all import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401
 
 
+class _CallbackErrors(logging.Handler):
+    """Exceptions raised by listeners and handlers fail the test, at once.
+
+    The package reports an exception raised in a callback (a listener of the
+    callback API, an asyncio connection handler, process_request) by logging
+    it on the "uvws" logger and emitting 'error'; the run goes on. In a test,
+    a failing assert inside a listener would then show up only as a timeout.
+    This handler records every such exception, stops the run that is in
+    progress (uvws.run() through uvws.stop(), arun() by cancelling its task),
+    and run_bounded() / arun() / the fixture's teardown raise the first one.
+    A test that raises in a callback on purpose is marked
+    @pytest.mark.callback_errors_expected.
+    """
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.errors = []
+        self.expected = False
+        self.task = None  # (asyncio loop, task) of the arun() in progress
+
+    def emit(self, record):
+        if self.expected or not record.exc_info or record.exc_info[1] is None:
+            return
+        self.errors.append((record.getMessage(), record.exc_info[1]))
+        uvws.stop()
+        if self.task is not None:
+            loop, task = self.task
+            loop.call_soon_threadsafe(task.cancel)
+
+    def raise_first(self):
+        if self.errors:
+            what, exc = self.errors[0]
+            self.errors.clear()
+            raise AssertionError(f"a callback raised ({what}): {exc!r}") from exc
+
+
+CALLBACK_ERRORS = _CallbackErrors()
+logging.getLogger("uvws").addHandler(CALLBACK_ERRORS)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "callback_errors_expected: the test raises in callbacks on purpose")
+
+
+@pytest.fixture(autouse=True)
+def callback_errors_fail_the_test(request):
+    CALLBACK_ERRORS.errors.clear()
+    CALLBACK_ERRORS.expected = request.node.get_closest_marker("callback_errors_expected") is not None
+    yield CALLBACK_ERRORS
+    CALLBACK_ERRORS.expected = False
+    CALLBACK_ERRORS.raise_first()
+
+
 def arun(coro, timeout=30.0):
-    """Run a coroutine on a fresh asyncio loop, bounded."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+    """Run a coroutine on a fresh asyncio loop, bounded. If a callback raises
+    meanwhile, the coroutine is cancelled and that exception fails the test."""
+
+    async def main():
+        task = asyncio.ensure_future(coro)
+        CALLBACK_ERRORS.task = (asyncio.get_running_loop(), task)
+        try:
+            return await asyncio.wait_for(task, timeout)
+        except asyncio.CancelledError:
+            CALLBACK_ERRORS.raise_first()
+            raise
+        finally:
+            CALLBACK_ERRORS.task = None
+
+    return asyncio.run(main())
 
 
 def run_bounded(timeout=20.0):
-    """uvws.run(), but stop (and fail) after `timeout` seconds."""
+    """uvws.run(), but stop (and fail) after `timeout` seconds. If a callback
+    raises meanwhile, the run stops and that exception fails the test."""
     fired = []
 
     def fire():
@@ -47,6 +115,7 @@ def run_bounded(timeout=20.0):
         uvws.run(handle_signals=False)
     finally:
         t.cancel()
+    CALLBACK_ERRORS.raise_first()
     assert not fired, f"uvws.run() did not finish within {timeout}s"
 
 

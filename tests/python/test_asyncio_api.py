@@ -69,6 +69,7 @@ def test_fragmented_send_iterables():
     arun(main())
 
 
+@pytest.mark.callback_errors_expected
 def test_closed_exceptions():
     async def handler(ws):
         msg = await ws.recv()
@@ -299,6 +300,7 @@ def test_max_queue_pauses_reading():
     arun(main())
 
 
+@pytest.mark.callback_errors_expected
 def test_handler_exception_is_logged(caplog):
     async def handler(ws):
         raise ValueError("oops in handler")

@@ -6,6 +6,8 @@ import * as http from 'http';
 const { WebSocketServer } = WebSocket;
 
 const wss = new WebSocketServer({
+  maxBackpressure: 1 << 20,
+  closeOnBackpressure: false,
   port: 0,
   host: '127.0.0.1',
   path: '/chat',
@@ -51,6 +53,17 @@ console.log(stats.no_such_counter);
 const limited = new WebSocketServer({ port: 0, maxBackpressure: 1 << 20, closeOnBackpressure: false, maxPendingHandshakes: 64 });
 limited.close();
 console.log(count, wss.clients.size);
+wss.on('connection', (ws: WebSocket) => {
+  const added: boolean = ws.subscribe('room/+');
+  const topics: string[] = ws.getTopics();
+  const held: boolean = ws.isSubscribed('room/+');
+  const others: number = ws.publish('room/1', Buffer.from('hi'), true, false);
+  console.log(added, topics, held, others, ws.unsubscribe('room/+'));
+});
+wss.on('subscription', (ws: WebSocket, topic: string, n: number, o: number) => console.log(ws.url, topic, n, o));
+wss.on('dropped', (ws: WebSocket, topic: string | null, data: Buffer, isBinary: boolean) => console.log(topic, data.length, isBinary));
+const handed: number = wss.publish('room/1', 'to the room');
+console.log(handed, wss.numSubscribers('room/+'));
 wss.close((err?: Error) => console.log(err));
 
 const client = new WebSocket('ws://127.0.0.1:1/chat', ['chat'], {
