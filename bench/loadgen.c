@@ -1045,6 +1045,22 @@ static void handle_event(struct conn *c, uint32_t events)
 /* CPU accounting                                                       */
 
 /* utime+stime of a process (all its threads) in microseconds, -1 on error */
+/* Resident memory of a process (VmRSS), KiB; -1 if unknown. */
+static long proc_rss_kib(int pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kib = atol(line + 6);
+    fclose(f);
+    return kib;
+}
+
 static double proc_cpu_us(int pid)
 {
     char path[64], buf[2048];
@@ -1450,10 +1466,21 @@ int main(int argc, char **argv)
     int aborted = 0;
     uint64_t next_scan = 0;
     const uint64_t msg_timeout_ns = (uint64_t)(opt.msg_timeout * 1e9);
+    /* The server's RSS before the first connection, once half of them are
+     * open and once all are (handshakes done, no message yet). What one
+     * more connection costs is the growth over the second half: by then
+     * the server's first-use buffers and the peak of concurrent handshakes
+     * (at most --connect-concurrency) are paid for already. */
+    long rss0 = opt.cpu_pid > 0 ? proc_rss_kib(opt.cpu_pid) : -1, rss_half = -1, rss1 = -1;
+    int n_half = 0;
 
     for (;;) {
         /* phase bookkeeping */
         if (phase == P_CONNECT) {
+            if (opt.cpu_pid > 0 && rss_half < 0 && n_total >= 2 && n_connected >= n_total / 2) {
+                rss_half = proc_rss_kib(opt.cpu_pid);
+                n_half = n_connected;
+            }
             while (next_conn < n_total && n_pending < opt.connect_concurrency) {
                 start_connect(&conns[next_conn++]);
                 n_started++;
@@ -1473,6 +1500,8 @@ int main(int argc, char **argv)
             /* fan-out: every subscriber also has its "ok" (subscribed) */
             if (n_connected + n_failed >= n_total && (!opt.fanout || fanout_ready())) {
                 t_connected = now_ns;
+                if (opt.cpu_pid > 0)
+                    rss1 = proc_rss_kib(opt.cpu_pid);
                 if (n_connected == 0 || stop_flag) {
                     aborted = 1;
                     break;
@@ -1641,13 +1670,17 @@ int main(int argc, char **argv)
                "\"latency_us\":{\"mean\":%.2f,\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"p99_9\":%.2f,\"max\":%.2f},"
                "\"server_pid\":%d,\"server_cpu_us\":%.0f,\"server_cpu_us_per_msg\":%.4f,\"server_cpu_util\":%.4f,"
                "\"loadgen_cpu_us\":%.0f,\"loadgen_cpu_us_per_msg\":%.4f,\"system_cpu_us\":%.0f,\"other_cpu_util\":%.4f,\"cpu_scope\":\"%s\","
+               "\"server_rss_kib_before\":%ld,\"server_rss_kib_half\":%ld,\"server_rss_kib_connected\":%ld,"
+               "\"server_rss_kib_per_conn\":%.4f,"
                "\"errors\":{\"total\":%" PRIu64,
                opt.label ? opt.label : "", opt.hostport, opt.path, opt.conns, n_connected, opt.size,
                opt.binary ? "binary" : "text", opt.pipeline, opt.raw ? "true" : "false", opt.warmup, secs, connect_s,
                m_msgs, mps, bps, mean, p50, p90, p99, p999, mx, opt.cpu_pid, srv_cpu,
                (srv_cpu >= 0 && m_msgs) ? srv_cpu / (double)m_msgs : -1, (srv_cpu >= 0 && secs > 0) ? srv_cpu / 1e6 / secs : -1,
                self_cpu, m_msgs ? self_cpu / (double)m_msgs : -1, sys_cpu,
-               (other_cpu >= 0 && secs > 0) ? other_cpu / 1e6 / secs : -1, scope_desc, nerr);
+               (other_cpu >= 0 && secs > 0) ? other_cpu / 1e6 / secs : -1, scope_desc, rss0, rss_half, rss1,
+               (rss_half >= 0 && rss1 >= 0 && n_connected > n_half) ? (double)(rss1 - rss_half) / (n_connected - n_half) : -1,
+               nerr);
         for (int k = 0; k < E__N; k++)
             printf(",\"%s\":%" PRIu64, err_names[k], errs[k]);
         printf("}}\n");
@@ -1665,6 +1698,10 @@ int main(int argc, char **argv)
         if (opt.cpu_pid > 0)
             printf("server cpu    %.0f us (%.1f %% of a core), %.3f us/msg  [pid %d]\n", srv_cpu,
                    secs > 0 ? srv_cpu / 1e4 / secs : 0, m_msgs ? srv_cpu / (double)m_msgs : 0, opt.cpu_pid);
+        if (rss_half >= 0 && rss1 >= 0 && n_connected > n_half)
+            printf("server rss    %ld KiB before, %ld KiB with %d connections open, %ld KiB with %d: %.3f KiB per "
+                   "connection over the second half\n",
+                   rss0, rss_half, n_half, rss1, n_connected, (double)(rss1 - rss_half) / (n_connected - n_half));
         printf("loadgen cpu   %.0f us (%.1f %% of a core), %.3f us/msg\n", self_cpu, secs > 0 ? self_cpu / 1e4 / secs : 0,
                m_msgs ? self_cpu / (double)m_msgs : 0);
         if (other_cpu >= 0 && secs > 0)

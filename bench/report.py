@@ -196,6 +196,10 @@ def publish(doc, name, what):
         out["msg_per_s"].setdefault(srv, {})[sc] = int(round(x["msgs_per_s"]))
         out["p50_us"].setdefault(srv, {})[sc] = round(x["latency_us"]["p50"], 2)
         out["p99_us"].setdefault(srv, {})[sc] = round(x["latency_us"]["p99"], 2)
+        if (x.get("server_rss_kib_per_conn") or -1) > 0:
+            # growth of the server's RSS per connection over the second half
+            # of the connections (uvws_loadgen), 2 decimals
+            out.setdefault("rss_kib_per_conn", {}).setdefault(srv, {})[sc] = round(x["server_rss_kib_per_conn"], 2)
         if (x.get("other_cpu_util") or 0) > NOISY:
             out["noisy"].append(f"{srv}|{sc}")
     with open(PUBLISHED) as f:

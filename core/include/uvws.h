@@ -573,7 +573,8 @@ UVWS_EXTERN int uvws_compressed(const uvws_t *ws);
 UVWS_EXTERN const char *uvws_extensions(const uvws_t *ws);
 /* Non-zero for a connection made with uvws_connect(). */
 UVWS_EXTERN int uvws_is_client(const uvws_t *ws);
-/* The underlying libuv stream, e.g. for uv_fileno(); NULL once closed. */
+/* The underlying libuv stream, e.g. for uv_fileno(); NULL once closed. Its
+ * `data` field holds uvws_get_data()'s pointer: leave it to uvws_set_data(). */
 UVWS_EXTERN uv_stream_t *uvws_stream(uvws_t *ws);
 
 /* ------------------------------------------------------------------ */

@@ -77,14 +77,13 @@ static void try_connect(uvws_t *ws) {
 int uvws__client_on_handle_closed(uvws_t *ws) {
   if (!(ws->flags & F_RECONNECT)) return 0;
   ws->flags &= ~F_RECONNECT;
-  uv_tcp_init(ws->lc->loop, &ws->tcp);
-  ws->tcp.data = ws;
+  uv_tcp_init(ws->lc->loop, &ws->tcp); /* leaves tcp.data (user's) alone */
   try_connect(ws);
   return 1;
 }
 
 static void on_connect(uv_connect_t *req, int status) {
-  uvws_t *ws = req->data ? req->data : ((uv_handle_t *)req->handle)->data;
+  uvws_t *ws = req->data ? req->data : (uvws_t *)req->handle;
   client_hs_t *hs = ws->hs;
   if (status == UV_ECANCELED || (ws->flags & F_HANDLE_CLOSING)) return;
   if (status < 0) {
@@ -298,7 +297,7 @@ int uvws_connect(uv_loop_t *loop, const char *url,
     }
   }
   uvws__conn_init(ws, lc, 1, &cc->conf);
-  ws->data = data;
+  ws->tcp.data = data;
   ws->hs = hs;
   ws->flags |= F_EXPOSED;
   /* Called from outside a loop run (bindings driving the loop from another

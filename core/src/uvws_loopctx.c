@@ -95,6 +95,8 @@ uvws_loopctx_t *uvws__loopctx_get(uv_loop_t *loop) {
   }
   lc->loop = loop;
   lc->refs = 1;
+  uvws_pool_init(&lc->conns, sizeof(uvws_t));
+  uvws_pool_init(&lc->rxs, sizeof(uvws_proto_t));
   lc->rand_pos = sizeof(lc->rand);
   uv_prepare_init(loop, &lc->prepare);
   uv_check_init(loop, &lc->check);
@@ -125,6 +127,9 @@ static void on_handle_closed(uv_handle_t *h) {
   free(lc->tls_out);
   free(lc->kick);
   uvws_pmd_shared_free(lc->pmd);
+  free(lc->msg_spare);
+  uvws_pool_destroy(&lc->conns);
+  uvws_pool_destroy(&lc->rxs);
   free(lc);
   if (cb) cb(arg);
 }

@@ -110,7 +110,10 @@ static int check_header(uvws_proto_t *p, const uvws_proto_handler_t *h,
       size_t cap = p->msg_cap * 2;
       if (cap < need) cap = need;
       if (p->max_payload && cap > p->max_payload) cap = p->max_payload;
-      uint8_t *m = realloc(p->msg, cap);
+      size_t got = 0;
+      uint8_t *m = !p->msg && h->buf_take ? h->buf_take(ctx, cap, &got) : NULL;
+      if (m) cap = got;
+      else m = realloc(p->msg, cap);
       if (!m) {
         fail(p, h, ctx, UVWS_CLOSE_TOO_BIG, UVWS_ENOMEM, "out of memory");
         return -1;
@@ -187,12 +190,14 @@ static int finish_message(uvws_proto_t *p, const uvws_proto_handler_t *h,
   /* The buffer is detached before the handler runs: it may terminate the
    * connection, which frees the proto state. */
   uint8_t *owned = p->msg;
+  size_t owned_cap = p->msg_cap;
   p->msg = NULL;
   p->msg_len = p->msg_cap = 0;
   p->msg_op = 0;
   p->frames = 0;
   int r = h->message(ctx, data, len, binary);
-  free(owned);
+  if (owned && h->buf_give) h->buf_give(ctx, owned, owned_cap);
+  else free(owned);
   return r;
 }
 

@@ -29,6 +29,16 @@ typedef struct uvws_proto_handler {
    * or UVWS_ETOOBIG (output over `max`), UVWS_EREMOTE, UVWS_ENOMEM. */
   int (*inflate)(void *ctx, const uint8_t *in, size_t len, size_t max,
                  uint8_t **out, size_t *out_len);
+  /* Optional (NULL = malloc/free): where a message's reassembly buffer
+   * comes from and goes back to. `buf_take` returns a malloc'd block of at
+   * least `need` bytes with its size in *cap, or NULL (then realloc is
+   * used); `buf_give` gets the buffer (malloc'd, `cap` bytes) once the
+   * message was delivered and must free or keep it. Lets a loop reuse one
+   * buffer for message after message instead of malloc and free around
+   * each, which with glibc can trim and regrow the heap's top (page faults
+   * per message). */
+  uint8_t *(*buf_take)(void *ctx, size_t need, size_t *cap);
+  void (*buf_give)(void *ctx, uint8_t *buf, size_t cap);
 } uvws_proto_handler_t;
 
 typedef struct uvws_proto {

@@ -375,8 +375,8 @@ int uvws_publish(uvws_t *ws, const char *topic, size_t topic_len, const void *da
                  size_t len, int flags) {
   UVWS__CHECK(ws);
   if (!ws) return UVWS_EINVAL;
-  if (!ws->server) return UVWS_ENOTSUP;
-  return publish(ws->server, ws, topic, topic_len, data, len, flags);
+  if (!uvws__conn_server(ws)) return UVWS_ENOTSUP;
+  return publish(uvws__conn_server(ws), ws, topic, topic_len, data, len, flags);
 }
 
 int uvws_server_publish(uvws_server_t *s, const char *topic, size_t topic_len,
@@ -404,13 +404,13 @@ size_t uvws_server_broadcast(uvws_server_t *s, const void *data, size_t len, int
 int uvws_subscribe(uvws_t *ws, const char *filter, size_t len) {
   UVWS__CHECK(ws);
   if (!ws) return UVWS_EINVAL;
-  if (!ws->server) return UVWS_ENOTSUP;
+  if (!uvws__conn_server(ws)) return UVWS_ENOTSUP;
   /* Past this point the connection has been (or is about to be)
    * unsubscribed from everything: nothing may be added. */
   if ((ws->flags & F_HANDLE_CLOSING) || ws->state == UVWS_CLOSED) return UVWS_ECLOSED;
   int wild, r = uvws_topic_check_filter(filter, len, &wild);
   if (r < 0) return r;
-  struct uvws_pubsub *ps = ps_get(ws->server);
+  struct uvws_pubsub *ps = ps_get(uvws__conn_server(ws));
   uvws_aux_t *a = uvws__aux(ws);
   if (!ps || !a) return UVWS_ENOMEM;
   size_t count;
@@ -422,8 +422,8 @@ int uvws_subscribe(uvws_t *ws, const char *filter, size_t len) {
 int uvws_unsubscribe(uvws_t *ws, const char *filter, size_t len) {
   UVWS__CHECK(ws);
   if (!ws || !filter || !len) return UVWS_EINVAL;
-  if (!ws->server) return UVWS_ENOTSUP;
-  struct uvws_pubsub *ps = ws->server->ps;
+  if (!uvws__conn_server(ws)) return UVWS_ENOTSUP;
+  struct uvws_pubsub *ps = uvws__conn_server(ws)->ps;
   if (!ps || !ws->aux || !ws->aux->subs) return 0;
   size_t count;
   int r = uvws_topics_unsubscribe(ps->topics, ws->aux->subs, filter, len, &count);
@@ -435,8 +435,8 @@ int uvws_unsubscribe(uvws_t *ws, const char *filter, size_t len) {
 
 int uvws_is_subscribed(const uvws_t *ws, const char *filter, size_t len) {
   UVWS__CHECK(ws);
-  if (!ws || !ws->server || !ws->server->ps || !ws->aux || !ws->aux->subs || !filter) return 0;
-  return uvws_subs_has(ws->server->ps->topics, ws->aux->subs, filter, len);
+  if (!ws || !uvws__conn_server(ws) || !uvws__conn_server(ws)->ps || !ws->aux || !ws->aux->subs || !filter) return 0;
+  return uvws_subs_has(uvws__conn_server(ws)->ps->topics, ws->aux->subs, filter, len);
 }
 
 size_t uvws_topics(const uvws_t *ws, int (*fn)(uvws_t *, const char *, size_t, void *),
@@ -469,7 +469,7 @@ static void gone_cb(const char *f, size_t len, size_t count, void *arg) {
 }
 
 void uvws__pubsub_conn_gone(uvws_t *ws) {
-  struct uvws_pubsub *ps = ws->server ? ws->server->ps : NULL;
+  struct uvws_pubsub *ps = uvws__conn_server(ws) ? uvws__conn_server(ws)->ps : NULL;
   uvws_subs_t *subs = ws->aux->subs;
   if (!ps) return;
   /* Detached first: during the callbacks the connection holds nothing. */

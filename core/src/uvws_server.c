@@ -56,11 +56,11 @@ static void maybe_finish_close(uvws_server_t *s);
 static void handshake_done(uvws_t *ws) {
   if (!(ws->flags & F_HANDSHAKING)) return;
   ws->flags &= ~F_HANDSHAKING;
-  ws->server->num_handshaking--;
+  uvws__conn_server(ws)->num_handshaking--;
 }
 
 void uvws__server_conn_gone(uvws_t *ws) {
-  uvws_server_t *s = ws->server;
+  uvws_server_t *s = uvws__conn_server(ws);
   if (ws->prev) ws->prev->next = ws->next;
   else s->conns = ws->next;
   if (ws->next) ws->next->prev = ws->prev;
@@ -88,7 +88,7 @@ static void reject(uvws_t *ws, int status, const uvws_header_t *headers,
   uvws__stop_reading(ws);
   ws->flags &= ~F_DECIDING;
   handshake_done(ws);
-  ws->proto.done = 1; /* whatever follows is not WebSocket data */
+  uvws__rx_stop(ws); /* whatever follows is not WebSocket data */
   uvws__write_raw(ws, buf, n);
   uvws__shutdown(ws);
 }
@@ -177,7 +177,7 @@ static size_t list_protocols(const uvws_http_t *req, uvws_header_t *out,
 }
 
 static void on_request(uvws_t *ws, uvws_upgrade_t *up, int method_get) {
-  uvws_server_t *s = ws->server;
+  uvws_server_t *s = uvws__conn_server(ws);
   const char *why = NULL;
   int status = uvws_check_request(&up->head.http, up->head.llhttp.http_major,
                                   up->head.llhttp.http_minor, method_get,
@@ -298,7 +298,7 @@ int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
     }
   }
   up->deciding = 0;
-  up->ws->data = data;
+  up->ws->tcp.data = data;
   return do_accept(up, protocol, headers, num_headers);
 }
 
@@ -333,17 +333,37 @@ const uvws_http_t *uvws_upgrade_request(const uvws_upgrade_t *up) { return &up->
 /* Accepting                                                           */
 /* ------------------------------------------------------------------ */
 
+/* Server connections come from the loop's slab pool so that live ones
+ * stay packed while their handshake state (malloc's heap) comes and goes;
+ * debug builds use malloc because freed handles go to a quarantine
+ * (uvws_debug.c) that frees them later with free(). */
+static uvws_t *conn_alloc(uvws_loopctx_t *lc) {
+#ifdef UVWS_DEBUG
+  return calloc(1, sizeof(uvws_t));
+#else
+  return uvws_pool_alloc(&lc->conns);
+#endif
+}
+
+static void conn_unalloc(uvws_loopctx_t *lc, uvws_t *ws) {
+#ifdef UVWS_DEBUG
+  (void)lc;
+  free(ws);
+#else
+  if (ws) uvws_pool_free(&lc->conns, ws);
+#endif
+}
+
 static uvws_t *new_conn(uvws_server_t *s) {
-  uvws_t *ws = calloc(1, sizeof(*ws));
+  uvws_t *ws = conn_alloc(s->lc);
   uvws_upgrade_t *up = calloc(1, sizeof(*up));
   if (!ws || !up) {
-    free(ws);
+    conn_unalloc(s->lc, ws);
     free(up);
     return NULL;
   }
   uvws__loopctx_get(s->lc->loop); /* every connection holds a reference */
   uvws__conn_init(ws, s->lc, 0, &s->conf);
-  ws->server = s;
   ws->stamp = uvws__now(s->lc) + s->opts.handshake_timeout_ms;
   uvws_head_init(&up->head, 0, s->opts.max_header_bytes, s->opts.max_headers);
   up->ws = ws;

@@ -29,5 +29,7 @@ int uvws__tls_write(uvws_t *ws, uv_buf_t *bufs, unsigned n);
 /* Send close_notify (once). */
 int uvws__tls_shutdown(uvws_t *ws);
 int uvws__tls_handshake_done(const uvws_t *ws);
+/* The connection has been quiet: give OpenSSL's record buffers back. */
+void uvws__tls_idle(uvws_t *ws);
 
 #endif

@@ -169,7 +169,7 @@ static void h_fail(void *ctx, int close_code, int err, const char *why) {
   r->terminal = 1;
 }
 
-static const uvws_proto_handler_t handler = {h_message, h_ping, h_pong, h_close, h_fail, NULL};
+static const uvws_proto_handler_t handler = {h_message, h_ping, h_pong, h_close, h_fail, NULL, NULL, NULL};
 
 /* Expected events. */
 static void x_msg(rec_t *r, int type, const void *d, size_t n) { rec_add(r, type, d, n); }
