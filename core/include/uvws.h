@@ -324,6 +324,17 @@ typedef struct uvws_server_options {
    * so slow or silent clients cannot hold every file descriptor.
    * default 1024; 0 = no limit */
   unsigned max_pending_handshakes;
+  /* Listen on this Unix domain socket path instead of host:port (clients
+   * use ws+unix:PATH:/request-path). At most 107 bytes. A socket file left
+   * there by a process that is gone (nothing accepts on it) is replaced; a
+   * live one is UV_EADDRINUSE. The file is removed when the server closes.
+   * Peers have no IP address: uvws_http_t's remote_ip is "" and
+   * uvws_server_port() is 0. */
+  const char *unix_path;
+  /* chmod the socket file to this mode (e.g. 0660: owner and group may
+   * connect, since connecting needs write permission); 0 = leave bind's
+   * mode, 0777 minus the process umask. */
+  unsigned unix_mode;
 } uvws_server_options_t;
 
 /* Fill `opts` with the defaults. Always call it before setting fields. */
@@ -345,10 +356,11 @@ UVWS_EXTERN int uvws_server_start(uv_loop_t *loop,
                                   uvws_upgrade_cb upgrade_cb, void *data,
                                   uvws_server_t **out);
 
-/* The port actually bound (useful with port 0). */
+/* The port actually bound (useful with port 0); 0 on a unix_path server. */
 UVWS_EXTERN int uvws_server_port(const uvws_server_t *server);
 
-/* Address actually bound, as sockaddr; returns 0 or a UV_E* code. */
+/* Address actually bound, as sockaddr (a sockaddr_un holding the path on a
+ * unix_path server); returns 0 or a UV_E* code. */
 UVWS_EXTERN int uvws_server_address(const uvws_server_t *server,
                                     struct sockaddr_storage *addr);
 
@@ -497,7 +509,9 @@ typedef struct uvws_client_options {
 UVWS_EXTERN void uvws_client_options_init(uvws_client_options_t *opts);
 
 /* Start connecting to `url` (ws://host[:port][/path][?query], IPv6 literals
- * in brackets; wss:// when TLS is built in). On success *out is the
+ * in brackets; wss:// when TLS is built in; ws+unix:SOCKET:/path[?query] or
+ * ws+unix://SOCKET:/path for a Unix domain socket, as ws spells it: the
+ * socket path runs to the first ':', Host is "localhost"). On success *out is the
  * connection in UVWS_CONNECTING state and 0 is returned; from then on exactly
  * one of on_open or (on_error then on_close with 1006) follows. On a
  * synchronous failure (bad URL, bad options) nothing is created. Header
@@ -561,7 +575,8 @@ UVWS_EXTERN void uvws_set_data(uvws_t *ws, void *data);
 UVWS_EXTERN uvws_server_t *uvws_get_server(const uvws_t *ws);
 /* The negotiated subprotocol (NUL-terminated), or "" for none. */
 UVWS_EXTERN const char *uvws_protocol(const uvws_t *ws);
-/* The peer's address; returns 0 or a UV_E* code. */
+/* The peer's address; returns 0 or a UV_E* code. On a Unix domain socket a
+ * sockaddr_un, whose path is usually "" (clients rarely bind a name). */
 UVWS_EXTERN int uvws_remote_address(const uvws_t *ws,
                                     struct sockaddr_storage *addr);
 /* Non-zero when permessage-deflate was negotiated on `ws`. */

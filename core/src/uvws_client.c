@@ -98,7 +98,7 @@ static void on_connect(uv_connect_t *req, int status) {
     uvws__conn_abort(ws, status, "could not connect");
     return;
   }
-  uv_tcp_nodelay(&ws->tcp, 1);
+  if (!UVWS__IS_PIPE(ws)) uv_tcp_nodelay(&ws->tcp, 1);
   uvws__start_reading(ws);
   if (ws->tls) uvws__tls_start(ws);
   else uvws__client_tls_ready(ws);
@@ -253,6 +253,11 @@ int uvws_connect(uv_loop_t *loop, const char *url,
     hs_free(hs);
     return r;
   }
+  if (hs->url.unix_path && !uvws__unix_path_ok(hs->url.unix_path)) {
+    uvws__set_last_error("the Unix socket path is longer than a socket address holds");
+    hs_free(hs);
+    return UVWS_EURL;
+  }
   uvws_tls_ctx_t *tls = NULL;
   if (hs->url.secure) {
     char err[256];
@@ -297,7 +302,8 @@ int uvws_connect(uv_loop_t *loop, const char *url,
       return r;
     }
   }
-  uvws__conn_init(ws, lc, 1, &cc->conf);
+  uvws__conn_init(ws, lc, UVWS__CONN_CLIENT | (hs->url.unix_path ? UVWS__CONN_PIPE : 0),
+                  &cc->conf);
   ws->data = data;
   ws->hs = hs;
   ws->flags |= F_EXPOSED;
@@ -312,6 +318,13 @@ int uvws_connect(uv_loop_t *loop, const char *url,
   if (lc->clients) lc->clients->prev = ws;
   lc->clients = ws;
 
+  if (hs->url.unix_path) {
+    /* No name to resolve; a failure (no such file, nobody listening)
+     * arrives in on_connect like a refused TCP connection. */
+    uv_pipe_connect(&hs->connect, &ws->pipe, hs->url.unix_path, on_connect);
+    *out = ws;
+    return 0;
+  }
   char port[8];
   snprintf(port, sizeof(port), "%d", hs->url.port);
   struct addrinfo hints;

@@ -725,12 +725,14 @@ void uvws__conn_opened(uvws_t *ws, const uint8_t *extra, size_t extra_len) {
   uvws__start_reading(ws);
 }
 
-void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
+void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int kind,
                      uvws_conf_t *conf) {
+  int is_client = (kind & UVWS__CONN_CLIENT) != 0;
 #ifdef UVWS_DEBUG
   ws->magic = UVWS__LIVE;
 #endif
-  uv_tcp_init(lc->loop, &ws->tcp);
+  if (kind & UVWS__CONN_PIPE) uv_pipe_init(lc->loop, &ws->pipe, 0);
+  else uv_tcp_init(lc->loop, &ws->tcp);
   ws->tcp.data = ws;
   ws->lc = lc;
   if (lc->live++ == 0) uv_ref((uv_handle_t *)&lc->tick);
@@ -964,5 +966,6 @@ int uvws_remote_address(const uvws_t *ws, struct sockaddr_storage *addr) {
   UVWS__CHECK(ws);
   int len = sizeof(*addr);
   if (ws->flags & F_HANDLE_CLOSING) return UVWS_ECLOSED;
+  if (UVWS__IS_PIPE(ws)) return uvws__pipe_peer(ws, addr);
   return uv_tcp_getpeername(&ws->tcp, (struct sockaddr *)addr, &len);
 }

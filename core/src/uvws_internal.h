@@ -131,7 +131,12 @@ typedef struct uvws_aux {
 } uvws_aux_t;
 
 struct uvws_s {
-  uv_tcp_t tcp;                  /* tcp.data = this */
+  /* The socket: TCP, or a Unix domain socket (tcp.type == UV_NAMED_PIPE;
+   * both start with the same uv_stream_t, so stream code uses &ws->tcp). */
+  union {
+    uv_tcp_t tcp;                /* tcp.data = this */
+    uv_pipe_t pipe;
+  };
   uvws_loopctx_t *lc;
   uvws_server_t *server;         /* NULL on a client */
   uvws_conf_t *conf;             /* callbacks, limits, counters (shared) */
@@ -174,8 +179,13 @@ void uvws__quarantine(uvws_loopctx_t *lc, uvws_t *ws);
 /* Turn on permessage-deflate for `ws` with the negotiated parameters. */
 int uvws__conn_use_deflate(uvws_t *ws, const uvws_pmd_params_t *params,
                            const char *extensions);
-void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
+/* `kind`: UVWS__CONN_CLIENT for a client (else a server connection), or'ed
+ * with UVWS__CONN_PIPE for a Unix domain socket. */
+enum { UVWS__CONN_CLIENT = 1, UVWS__CONN_PIPE = 2 };
+void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int kind,
                      uvws_conf_t *conf);
+/* Non-zero when `ws` is on a Unix domain socket. */
+#define UVWS__IS_PIPE(ws) ((ws)->tcp.type == UV_NAMED_PIPE)
 /* The connection's uvws_aux_t, allocated on first use (NULL if out of
  * memory). */
 uvws_aux_t *uvws__aux(uvws_t *ws);
@@ -215,7 +225,10 @@ int uvws__send_frame(uvws_t *ws, const uint8_t *hdr, size_t hlen,
 
 /* --- server.c --- */
 struct uvws_server_s {
-  uv_tcp_t listener;
+  union {
+    uv_tcp_t listener;
+    uv_pipe_t listener_pipe;     /* unix_path servers */
+  };
   uvws_loopctx_t *lc;
   uvws_server_options_t opts;
   char *path;                    /* copy of opts.path */
@@ -236,6 +249,15 @@ struct uvws_server_s {
 void uvws__server_on_read(uvws_t *ws, const uint8_t *data, size_t len);
 void uvws__server_conn_gone(uvws_t *ws);
 void uvws__server_tick(uvws_server_t *s, uint32_t now);
+
+/* --- unix.c: Unix domain sockets --- */
+/* Non-zero if `path` fits a sockaddr_un (libuv would truncate it). */
+int uvws__unix_path_ok(const char *path);
+/* Bind `listener` to `path`, replacing a stale socket file nobody listens
+ * on; chmod it to `mode` unless 0. */
+int uvws__unix_bind(uv_pipe_t *listener, const char *path, unsigned mode);
+/* The peer of a connection on a Unix socket, as a sockaddr_un. */
+int uvws__pipe_peer(const uvws_t *ws, struct sockaddr_storage *addr);
 
 /* --- client.c --- */
 void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len);
