@@ -524,6 +524,85 @@ UVWS_EXTERN int uvws_connect(uv_loop_t *loop, const char *url,
                              const uvws_callbacks_t *callbacks, void *data,
                              uvws_t **out);
 
+/* --- reconnecting client --- */
+
+typedef struct uvws_dialer_s uvws_dialer_t; /* a client that re-dials */
+
+/* When and how often a dialer re-dials. Retry n (1, 2, ... counted since the
+ * last connection that opened) waits a delay drawn from
+ * ceiling(n) = min(max_delay_ms, initial_delay_ms * factor^(n-1)). */
+typedef struct uvws_reconnect_policy {
+  unsigned initial_delay_ms; /* ceiling of the first retry; default 1000 */
+  double factor;             /* growth per consecutive failure, >= 1;
+                                default 2 */
+  unsigned max_delay_ms;     /* cap of the ceiling; default 30000 */
+  int jitter;                /* 1 (default): "full jitter", the delay is
+                                uniform in [0, ceiling], so that clients
+                                dropped together do not come back together;
+                                0: the ceiling itself */
+  unsigned max_retries;      /* give up after this many consecutive retries
+                                failed; 0 = never (default) */
+} uvws_reconnect_policy_t;
+
+/* Fill `policy` with the defaults. */
+UVWS_EXTERN void uvws_reconnect_policy_init(uvws_reconnect_policy_t *policy);
+
+/* What a dialer reports after each failed attempt or ended connection. */
+typedef struct uvws_retry {
+  unsigned attempt;   /* number of the retry now scheduled (1 = the first
+                         since the last connection that opened); 0 when
+                         giving up */
+  unsigned delay_ms;  /* wait before it (0 when giving up) */
+  int err;            /* why the attempt failed or the connection ended
+                         (UVWS_E* / UV_E*), 0 when an open connection was
+                         closed without error */
+  const char *msg;    /* description of err, or "" */
+  int status;         /* HTTP status of a refused upgrade, else 0 */
+  int close_code;     /* close code of a connection that had opened, else 0 */
+  int fatal;          /* 1: no retry follows. Fatal: a 4xx answer other
+                         than 429, a certificate that failed verification, a
+                         redirect refused (loop, downgrade, too many), or
+                         max_retries used up. Everything else (refused,
+                         reset, DNS, timeouts, 5xx, 429, a connection that
+                         dropped) is retried. */
+} uvws_retry_t;
+
+typedef void (*uvws_retry_cb)(uvws_dialer_t *d, const uvws_retry_t *info);
+
+/* Connect to `url` as uvws_connect() does and keep connecting: whenever an
+ * attempt fails or a connection ends (closed by either side, dropped, timed
+ * out), `on_retry` is called and the dialer dials again after the delay the
+ * policy gives, until uvws_dialer_close() or a fatal failure. Each
+ * connection is a uvws_t of its own with `callbacks` and user data `data`
+ * (on_open for each one that opens, on_close for each one made, as with
+ * uvws_connect()). `opts` and `policy` are copied (NULL for defaults);
+ * `on_retry` may be NULL. A bad URL or bad options fail here, as in
+ * uvws_connect(). */
+UVWS_EXTERN int uvws_dial(uv_loop_t *loop, const char *url,
+                          const uvws_client_options_t *opts,
+                          const uvws_reconnect_policy_t *policy,
+                          const uvws_callbacks_t *callbacks,
+                          uvws_retry_cb on_retry, void *data,
+                          uvws_dialer_t **out);
+
+/* The dialer's connection (connecting or open), or NULL between attempts
+ * and after giving up. */
+UVWS_EXTERN uvws_t *uvws_dialer_conn(const uvws_dialer_t *d);
+
+/* The dialer that made `ws`, or NULL. */
+UVWS_EXTERN uvws_dialer_t *uvws_get_dialer(const uvws_t *ws);
+
+UVWS_EXTERN void *uvws_dialer_get_data(const uvws_dialer_t *d);
+
+/* Stop dialing: an open connection is closed with `code` and `reason` (as
+ * uvws_close(); a connecting one is aborted) and `cb` runs from the loop
+ * once the last connection's on_close has run and the dialer is freed.
+ * Also needed after giving up, to free it. A second call returns
+ * UVWS_ECLOSED. */
+UVWS_EXTERN int uvws_dialer_close(uvws_dialer_t *d, int code,
+                                  const char *reason, size_t len,
+                                  void (*cb)(uvws_dialer_t *d));
+
 /* ------------------------------------------------------------------ */
 /* Connection                                                          */
 /* ------------------------------------------------------------------ */

@@ -23,7 +23,13 @@ typedef struct client_hs {
 typedef struct client_conn {
   uvws_t ws;
   uvws_conf_t conf;
+  uvws_dialer_t *dialer;        /* the dialer that made it, if any */
 } client_conn_t;
+
+uvws_dialer_t *uvws_get_dialer(const uvws_t *ws) {
+  UVWS__CHECK(ws);
+  return ws && (ws->flags & F_CLIENT) ? ((const client_conn_t *)ws)->dialer : NULL;
+}
 
 void uvws_client_options_init(uvws_client_options_t *o) {
   memset(o, 0, sizeof(*o));
@@ -232,6 +238,13 @@ static int check_request_options(const uvws_client_options_t *o) {
 int uvws_connect(uv_loop_t *loop, const char *url,
                  const uvws_client_options_t *opts,
                  const uvws_callbacks_t *callbacks, void *data, uvws_t **out) {
+  return uvws__client_connect(loop, url, opts, callbacks, data, NULL, out);
+}
+
+int uvws__client_connect(uv_loop_t *loop, const char *url,
+                         const uvws_client_options_t *opts,
+                         const uvws_callbacks_t *callbacks, void *data,
+                         uvws_dialer_t *dialer, uvws_t **out) {
   uvws_client_options_t defaults;
   if (!loop || !out) return UVWS_EINVAL;
   *out = NULL;
@@ -305,6 +318,7 @@ int uvws_connect(uv_loop_t *loop, const char *url,
   uvws__conn_init(ws, lc, UVWS__CONN_CLIENT | (hs->url.unix_path ? UVWS__CONN_PIPE : 0),
                   &cc->conf);
   ws->data = data;
+  cc->dialer = dialer;
   ws->hs = hs;
   ws->flags |= F_EXPOSED;
   /* Called from outside a loop run (bindings driving the loop from another

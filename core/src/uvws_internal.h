@@ -259,6 +259,22 @@ int uvws__unix_bind(uv_pipe_t *listener, const char *path, unsigned mode);
 /* The peer of a connection on a Unix socket, as a sockaddr_un. */
 int uvws__pipe_peer(const uvws_t *ws, struct sockaddr_storage *addr);
 
+/* --- copts.c --- */
+/* Deep copy of client options into *dst; the memory (*mem) is freed with
+ * uvws__copts_free(). */
+int uvws__copts_copy(uvws_client_options_t *dst, const uvws_client_options_t *src,
+                     void **mem);
+void uvws__copts_free(void *mem);
+
+/* --- dialer.c --- */
+/* uvws_connect() for a dialer: the connection remembers it. */
+int uvws__client_connect(uv_loop_t *loop, const char *url,
+                         const uvws_client_options_t *opts,
+                         const uvws_callbacks_t *callbacks, void *data,
+                         uvws_dialer_t *dialer, uvws_t **out);
+/* 1 if the TLS peer's certificate failed verification. */
+int uvws__tls_verify_failed(const uvws_t *ws);
+
 /* --- client.c --- */
 void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len);
 void uvws__client_conn_gone(uvws_t *ws);

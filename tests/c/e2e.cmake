@@ -13,6 +13,16 @@ foreach(t e2e hostile bounds tls deflate close_order unix)
   set_tests_properties(${t} PROPERTIES TIMEOUT 300 LABELS e2e)
 endforeach()
 
+# The reconnecting client against a real server process it kills, restarts,
+# freezes and thaws (the echo_server example).
+if(TARGET echo_server)
+  add_executable(test_reconnect ${CMAKE_CURRENT_LIST_DIR}/test_reconnect.c)
+  target_link_libraries(test_reconnect PRIVATE uvws_e2e_util)
+  add_test(NAME reconnect COMMAND test_reconnect ${CMAKE_SOURCE_DIR}/tests/tls/make_certs.sh
+           $<TARGET_FILE:echo_server>)
+  set_tests_properties(reconnect PROPERTIES TIMEOUT 300 LABELS e2e)
+endif()
+
 # Soak: mixed traffic with every message checked; scripts/test.sh runs it for
 # minutes under ASan, ctest for a few seconds.
 add_executable(soak ${CMAKE_SOURCE_DIR}/tests/soak/soak.c)
