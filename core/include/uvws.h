@@ -78,7 +78,9 @@ extern "C" {
   XX(ENOTSUP, -30013, "not supported")                                        \
   XX(EREMOTE, -30014, "peer violated the WebSocket protocol")                 \
   XX(EEXTENSION, -30015, "invalid or unexpected extension negotiation")      \
-  XX(ENOTOPEN, -30016, "connection is not open yet")
+  XX(ENOTOPEN, -30016, "connection is not open yet")                         \
+  XX(EREDIRECT, -30017, "redirect refused (too many, a loop, a bad Location, " \
+                        "or wss:// to ws://)")
 
 enum uvws_errno {
 #define UVWS__ERR(name, val, msg) UVWS_##name = (val),
@@ -208,6 +210,10 @@ typedef struct uvws_callbacks {
    * protocol (1002, 1007, 1009, ...; on_error came first). Always the last
    * callback. */
   void (*on_close)(uvws_t *ws, int code, const char *reason, size_t len);
+  /* Client only, with max_redirects: the server answered `status` (301,
+   * 302, 303, 307, 308) and the client now follows it to `url` (absolute,
+   * NUL-terminated), on the same uvws_t. uvws_terminate() here stops it. */
+  void (*on_redirect)(uvws_t *ws, int status, const char *url);
 } uvws_callbacks_t;
 
 /* ------------------------------------------------------------------ */
@@ -465,8 +471,10 @@ UVWS_EXTERN int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
                                     const uvws_header_t *headers,
                                     size_t num_headers, void *data);
 
-/* Reject with an HTTP status (400-599) and optional headers and body, then
- * close the socket. Frees `up`. Headers are checked as in
+/* Reject with an HTTP status (400-599, or a redirect: 301, 302, 303, 307,
+ * 308 with a Location header, which clients with max_redirects follow) and
+ * optional headers and body, then close the socket. Other statuses become
+ * 400. Frees `up`. Headers are checked as in
  * uvws_upgrade_accept(): on UVWS_EINVAL nothing is decided and `up` is kept. */
 UVWS_EXTERN int uvws_upgrade_reject(uvws_upgrade_t *up, int status,
                                     const uvws_header_t *headers,
@@ -503,6 +511,15 @@ typedef struct uvws_client_options {
   const uvws_tls_options_t *tls;  /* for wss:// (NULL = defaults: verify
                                      against the system trust store) */
   const uvws_deflate_options_t *deflate; /* offer permessage-deflate */
+  /* Follow up to this many redirects (301, 302, 303, 307, 308, with a
+   * Location; http:// and https:// map to ws:// and wss://); 0 = off
+   * (default, as ws): a 3xx is UVWS_ESTATUS. Refused with UVWS_EREDIRECT:
+   * one more than this, a URL already visited, wss:// to ws://, leaving or
+   * entering a Unix socket. When the origin (scheme, host, port) changes,
+   * the Authorization, Cookie and Proxy-Authorization headers given in
+   * `headers` are no longer sent. connect_timeout_ms covers the whole
+   * chain. */
+  unsigned max_redirects;
 } uvws_client_options_t;
 
 /* Fill `opts` with the defaults. */
@@ -560,9 +577,9 @@ typedef struct uvws_retry {
   int status;         /* HTTP status of a refused upgrade, else 0 */
   int close_code;     /* close code of a connection that had opened, else 0 */
   int fatal;          /* 1: no retry follows. Fatal: a 4xx answer other
-                         than 429, a certificate that failed verification, a
-                         redirect refused (loop, downgrade, too many), or
-                         max_retries used up. Everything else (refused,
+                         than 429, a 3xx not followed (max_redirects), a
+                         redirect refused (UVWS_EREDIRECT), a certificate
+                         that failed verification, or max_retries used up. Everything else (refused,
                          reset, DNS, timeouts, 5xx, 429, a connection that
                          dropped) is retried. */
 } uvws_retry_t;
@@ -662,6 +679,9 @@ UVWS_EXTERN int uvws_remote_address(const uvws_t *ws,
 UVWS_EXTERN int uvws_compressed(const uvws_t *ws);
 /* The negotiated Sec-WebSocket-Extensions value, or "" (NUL-terminated). */
 UVWS_EXTERN const char *uvws_extensions(const uvws_t *ws);
+/* Client: the URL connected to (after redirects; NUL-terminated). "" on a
+ * server connection. */
+UVWS_EXTERN const char *uvws_url(const uvws_t *ws);
 /* Non-zero for a connection made with uvws_connect(). */
 UVWS_EXTERN int uvws_is_client(const uvws_t *ws);
 /* The underlying libuv stream, e.g. for uv_fileno(); NULL once closed. */

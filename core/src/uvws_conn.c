@@ -125,6 +125,11 @@ static void on_handle_closed(uv_handle_t *h) {
 }
 
 static void close_handle(uvws_t *ws) {
+  if (ws->flags & F_RECONNECT) {
+    /* Closing already, only to dial again: make it the end instead. */
+    ws->flags &= ~F_RECONNECT;
+    return;
+  }
   if (ws->flags & F_HANDLE_CLOSING) return;
   ws->flags |= F_HANDLE_CLOSING;
   uvws_loopctx_t *lc = ws->lc;
@@ -138,7 +143,9 @@ static void close_handle(uvws_t *ws) {
 }
 
 void uvws__close_for_reconnect(uvws_t *ws) {
-  ws->flags |= F_RECONNECT;
+  /* F_HANDLE_CLOSING stops everything still running on this handle (a TLS
+   * read loop, a write); the client clears both flags once it is closed. */
+  ws->flags |= F_RECONNECT | F_HANDLE_CLOSING;
   uv_close((uv_handle_t *)&ws->tcp, on_handle_closed);
 }
 
@@ -906,7 +913,7 @@ int uvws_close(uvws_t *ws, int code, const char *reason, size_t len) {
 
 void uvws_terminate(uvws_t *ws) {
   UVWS__CHECK(ws);
-  if (!ws || (ws->flags & F_HANDLE_CLOSING)) return;
+  if (!ws || ((ws->flags & F_HANDLE_CLOSING) && !(ws->flags & F_RECONNECT))) return;
   if (ws->state == UVWS_CONNECTING)
     uvws__set_error(ws, UVWS_ECLOSED,
                     "WebSocket was closed before the connection was established", 0);

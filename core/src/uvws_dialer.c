@@ -72,8 +72,11 @@ static unsigned backoff(const uvws_reconnect_policy_t *p, unsigned n) {
 
 static int is_fatal(const uvws_dialer_t *d) {
   if (d->opened) return 0;
-  if (d->err == UVWS_ESTATUS && d->status >= 400 && d->status < 500 && d->status != 429)
+  /* The server said no (4xx), or sent us elsewhere without max_redirects
+   * (3xx): asking again gets the same answer. 429 asks to come back. */
+  if (d->err == UVWS_ESTATUS && d->status >= 300 && d->status < 500 && d->status != 429)
     return 1;
+  if (d->err == UVWS_EREDIRECT) return 1;
   if (d->err == UVWS_ETLS && d->cert_failed) return 1;
   return d->err == UVWS_EURL;
 }

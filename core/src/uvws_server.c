@@ -309,7 +309,10 @@ int uvws_upgrade_reject(uvws_upgrade_t *up, int status,
   uvws__set_last_error(NULL);
   if (!up || !up->deciding) return UVWS_EINVAL;
   if (uvws__headers_check(headers, num_headers) < 0) return UVWS_EINVAL;
-  if (status < 400 || status > 599) status = 400;
+  /* A redirect (with a Location among the headers) sends the client
+   * elsewhere; anything else that is not an error becomes 400. */
+  int redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  if (!redirect && (status < 400 || status > 599)) status = 400;
   up->deciding = 0;
   up->server->conf.stats.rejected_by_app++;
   uvws_t *ws = up->ws;
