@@ -645,6 +645,25 @@ UVWS_EXTERN int uvws_send_owned(uvws_t *ws, const void *data, size_t len,
 UVWS_EXTERN int uvws_ping(uvws_t *ws, const void *data, size_t len);
 UVWS_EXTERN int uvws_pong(uvws_t *ws, const void *data, size_t len);
 
+/* Called once for a uvws_ping_timed(): status 0 and the round-trip time in
+ * microseconds when its pong arrived, or UVWS_ECLOSED (rtt 0) when the
+ * connection ended first. */
+typedef void (*uvws_pong_cb)(uvws_t *ws, int status, uint64_t rtt_us, void *arg);
+
+/* As uvws_ping(), and `cb` reports the round trip. A pong answers the
+ * oldest outstanding ping with the same payload and every ping sent before
+ * it (RFC 6455 lets a peer answer only the latest of several), so give
+ * pings distinct payloads to time each one. At most 64 pings wait at once
+ * (else UVWS_EBACKPRESSURE, nothing sent). On a negative return cb is not
+ * called. */
+UVWS_EXTERN int uvws_ping_timed(uvws_t *ws, const void *data, size_t len,
+                                uvws_pong_cb cb, void *arg);
+
+/* The last round trip measured on `ws` (any ping: uvws_ping(),
+ * uvws_ping_timed(), or the automatic ones of ping_interval_ms), in
+ * microseconds; 0 until a pong has answered one. */
+UVWS_EXTERN uint64_t uvws_latency_us(const uvws_t *ws);
+
 /* Start the closing handshake. `code` must be 1000, 1001-1003, 1007-1014 or
  * 3000-4999 (or 0 to send a close frame without a code; then `reason` must be
  * empty), and `reason` at most 123 bytes of UTF-8; else UVWS_EINVAL.

@@ -105,6 +105,7 @@ static void on_handle_closed(uv_handle_t *h) {
   ws->state = UVWS_CLOSED;
   /* Writes were cancelled before this callback; their chunks are gone. */
   free_outq(ws);
+  uvws__pings_cancel(ws); /* before on_close: the last callback */
   if (ws->flags & F_EXPOSED) {
     const uvws_callbacks_t *cb = &ws->conf->cb;
     uvws_aux_t *a = ws->aux;
@@ -573,6 +574,8 @@ static int h_ping(void *ctx, uint8_t *data, size_t len) {
 static int h_pong(void *ctx, uint8_t *data, size_t len) {
   uvws_t *ws = ctx;
   UVWS__STAT(ws, pongs_in, 1);
+  uvws__pong_rcvd(ws, data, len);
+  if (ws->flags & F_HANDLE_CLOSING) return 1;
   if (ws->conf->cb.on_pong) ws->conf->cb.on_pong(ws, (const char *)data, len);
   return (ws->flags & F_HANDLE_CLOSING) != 0;
 }
@@ -782,7 +785,8 @@ void uvws__conn_tick(uvws_t *ws, uint32_t now) {
         ws->flags |= F_PING_OUT;
         ws->stamp = now + lim->pong_timeout_ms;
         UVWS__STAT(ws, pings_out, 1);
-        send_op(ws, UVWS_OP_PING, 1, NULL, 0, NULL, NULL);
+        if (send_op(ws, UVWS_OP_PING, 1, NULL, 0, NULL, NULL) >= 0)
+          (void)uvws__ping_sent(ws, NULL, 0, NULL, NULL);
       }
       break;
     }
@@ -875,12 +879,25 @@ static int send_control(uvws_t *ws, unsigned op, const void *data, size_t len) {
   if (op == UVWS_OP_PING) UVWS__STAT(ws, pings_out, 1);
   else UVWS__STAT(ws, pongs_out, 1);
   r = send_op(ws, op, 1, data, len, NULL, NULL);
+  if (r >= 0 && op == UVWS_OP_PING) (void)uvws__ping_sent(ws, data, len, NULL, NULL);
   return r < 0 ? r : 0;
 }
 
 int uvws_ping(uvws_t *ws, const void *data, size_t len) {
   UVWS__CHECK(ws);
   return send_control(ws, UVWS_OP_PING, data, len);
+}
+
+int uvws_ping_timed(uvws_t *ws, const void *data, size_t len, uvws_pong_cb cb, void *arg) {
+  UVWS__CHECK(ws);
+  int r = check_open(ws);
+  if (r < 0) return r;
+  if (!cb || len > 125 || (!data && len)) return UVWS_EINVAL;
+  if (ws->aux && ws->aux->num_pings >= 64) return UVWS_EBACKPRESSURE;
+  UVWS__STAT(ws, pings_out, 1);
+  r = send_op(ws, UVWS_OP_PING, 1, data, len, NULL, NULL);
+  if (r < 0) return r;
+  return uvws__ping_sent(ws, data, len, cb, arg);
 }
 
 int uvws_pong(uvws_t *ws, const void *data, size_t len) {

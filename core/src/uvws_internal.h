@@ -128,6 +128,10 @@ typedef struct uvws_aux {
   int pong_owed;
   int err;
   uint16_t close_reason_len;
+  /* Pings sent and not yet answered, oldest first (latency.c). */
+  struct uvws_ping_wait *pings;
+  unsigned num_pings;
+  uint64_t latency_us;           /* last round trip measured, 0 = none */
 } uvws_aux_t;
 
 struct uvws_s {
@@ -258,6 +262,15 @@ int uvws__unix_path_ok(const char *path);
 int uvws__unix_bind(uv_pipe_t *listener, const char *path, unsigned mode);
 /* The peer of a connection on a Unix socket, as a sockaddr_un. */
 int uvws__pipe_peer(const uvws_t *ws, struct sockaddr_storage *addr);
+
+/* --- latency.c: round trips of pings --- */
+/* A ping went out (auto or user); `cb` (may be NULL) waits for its pong. */
+int uvws__ping_sent(uvws_t *ws, const void *data, size_t len, uvws_pong_cb cb, void *arg);
+/* A pong arrived: it answers the oldest ping with the same payload and
+ * every ping before it (a peer may answer only the latest of several). */
+void uvws__pong_rcvd(uvws_t *ws, const uint8_t *data, size_t len);
+/* The connection is gone: unanswered pings' callbacks get UVWS_ECLOSED. */
+void uvws__pings_cancel(uvws_t *ws);
 
 /* --- copts.c --- */
 /* Deep copy of client options into *dst; the memory (*mem) is freed with

@@ -6,7 +6,7 @@ add_library(uvws_e2e_util STATIC ${CMAKE_CURRENT_LIST_DIR}/e2e_util.c
 target_link_libraries(uvws_e2e_util PUBLIC uvws_static)
 # test_deflate also checks the (internal) negotiation functions.
 target_include_directories(uvws_e2e_util PUBLIC ${CMAKE_SOURCE_DIR}/core/src ${LLHTTP_INCLUDE_DIR})
-foreach(t e2e hostile bounds tls deflate close_order unix redirect)
+foreach(t e2e hostile bounds tls deflate close_order unix redirect latency)
   add_executable(test_${t} ${CMAKE_CURRENT_LIST_DIR}/test_${t}.c)
   target_link_libraries(test_${t} PRIVATE uvws_e2e_util)
   add_test(NAME ${t} COMMAND test_${t} ${CMAKE_SOURCE_DIR}/tests/tls/make_certs.sh)
