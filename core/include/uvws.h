@@ -80,7 +80,8 @@ extern "C" {
   XX(EEXTENSION, -30015, "invalid or unexpected extension negotiation")      \
   XX(ENOTOPEN, -30016, "connection is not open yet")                         \
   XX(EREDIRECT, -30017, "redirect refused (too many, a loop, a bad Location, " \
-                        "or wss:// to ws://)")
+                        "or wss:// to ws://)")                                \
+  XX(EPROXY, -30018, "the proxy refused or failed to open the tunnel")
 
 enum uvws_errno {
 #define UVWS__ERR(name, val, msg) UVWS_##name = (val),
@@ -520,6 +521,21 @@ typedef struct uvws_client_options {
    * `headers` are no longer sent. connect_timeout_ms covers the whole
    * chain. */
   unsigned max_redirects;
+  /* Tunnel through a proxy: "http://[user:pass@]host[:port]" (HTTP CONNECT,
+   * Basic authentication, port 80 by default) or "socks5://[user:pass@]
+   * host[:port]" (socks5h:// alike; port 1080; the proxy resolves the
+   * target's name). wss:// runs TLS to the origin inside the tunnel.
+   * %XX escapes are decoded in the credentials. A refusal, a 407 or a
+   * SOCKS error is UVWS_EPROXY naming the proxy's answer; a proxy that
+   * does not answer is UVWS_ETIMEDOUT at connect_timeout_ms. Redirects go
+   * through the same proxy. Never used for ws+unix:. NULL = none. */
+  const char *proxy;
+  /* 1: with no `proxy`, take it from the environment as curl does:
+   * https_proxy / HTTPS_PROXY for wss://, http_proxy / HTTP_PROXY for
+   * ws://, else all_proxy / ALL_PROXY; no_proxy / NO_PROXY lists hosts that
+   * go direct ("*", names, domain suffixes, optional ":port"; no CIDR).
+   * Default 0 (off). */
+  int proxy_from_env;
 } uvws_client_options_t;
 
 /* Fill `opts` with the defaults. */

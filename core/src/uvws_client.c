@@ -2,6 +2,7 @@
  * upgrade request and validate the server's answer, following redirects
  * when asked to. */
 #include "uvws_internal.h"
+#include "uvws_proxy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@ typedef struct client_hs {
   unsigned num_chain;
   int cross_origin;             /* credentials headers dropped */
   int redirecting;              /* handle closed to follow a redirect */
+  /* Proxy: the tunnel is set up before TLS and the upgrade. */
+  uvws_proxy_t *proxy;
+  int proxy_phase;              /* talking to the proxy */
+  uvws_tls_t *tls_pending;      /* the session waits for the tunnel */
 } client_hs_t;
 
 /* A client connection keeps its own callbacks and limits. */
@@ -70,6 +75,10 @@ static void hs_free(client_hs_t *hs) {
   uvws__tls_ctx_free(hs->tls_ctx);
   for (unsigned i = 0; i < hs->num_chain; i++) free(hs->chain[i]);
   free(hs->chain);
+  if (hs->proxy) {
+    uvws__proxy_free(hs->proxy);
+    free(hs->proxy);
+  }
   free(hs);
 }
 
@@ -77,6 +86,12 @@ void uvws__client_conn_gone(uvws_t *ws) {
   uvws_loopctx_t *lc = ws->lc;
   free(((client_conn_t *)ws)->url);
   ((client_conn_t *)ws)->url = NULL;
+  client_hs_t *phs = ws->hs;
+  if (phs && phs->tls_pending) {
+    /* Freed with the connection, like any session. */
+    ws->tls = phs->tls_pending;
+    phs->tls_pending = NULL;
+  }
   if (ws->prev) ws->prev->next = ws->next;
   else lc->clients = ws->next;
   if (ws->next) ws->next->prev = ws->prev;
@@ -153,8 +168,74 @@ static void on_connect(uv_connect_t *req, int status) {
   }
   if (!UVWS__IS_PIPE(ws)) uv_tcp_nodelay(&ws->tcp, 1);
   uvws__start_reading(ws);
+  if (hs->proxy) {
+    /* Talk to the proxy in the clear; TLS (to the origin) waits for the
+     * tunnel. */
+    uint8_t hello[1024];
+    size_t n = uvws__proxy_start(hs->proxy, hs->url.host, hs->url.port, hello, sizeof(hello));
+    if (!n) {
+      uvws__conn_abort(ws, UVWS_EPROXY, "could not build the proxy request");
+      return;
+    }
+    hs->tls_pending = ws->tls;
+    ws->tls = NULL;
+    hs->proxy_phase = 1;
+    uvws__write_raw(ws, hello, n);
+    return;
+  }
   if (ws->tls) uvws__tls_start(ws);
   else uvws__client_tls_ready(ws);
+}
+
+static void proxy_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
+  client_hs_t *hs = ws->hs;
+  while (len) {
+    uint8_t out[600];
+    size_t used, out_len;
+    char why[200];
+    int r = uvws__proxy_feed(hs->proxy, hs->url.host, hs->url.port, data, len, &used, out,
+                             sizeof(out), &out_len, why, sizeof(why));
+    if (r < 0) {
+      uvws__set_error(ws, UVWS_EPROXY, why, 1);
+      uvws__conn_abort(ws, 0, NULL);
+      return;
+    }
+    if (out_len && uvws__write_raw(ws, out, out_len) < 0) return;
+    data += used;
+    len -= used;
+    if (r == 1) {
+      /* The tunnel is up: from here the bytes are the origin's. Nothing
+       * may come from it before our ClientHello or request. */
+      hs->proxy_phase = 0;
+      ws->tls = hs->tls_pending;
+      hs->tls_pending = NULL;
+      if (len) {
+        uvws__conn_abort(ws, UVWS_EPROXY, "the proxy sent data before the tunnel was used");
+        return;
+      }
+      if (ws->tls) uvws__tls_start(ws);
+      else uvws__client_tls_ready(ws);
+      return;
+    }
+  }
+}
+
+void uvws__client_eof(uvws_t *ws) {
+  client_hs_t *hs = ws->hs;
+  if (!hs || !hs->proxy_phase) return;
+  int authenticating = hs->proxy->user && (hs->proxy->type == UVWS__PROXY_HTTP || hs->proxy->step > 0);
+  uvws__set_error(ws, UVWS_EPROXY,
+                  authenticating ? "the proxy closed the connection during authentication "
+                                   "(credentials refused?)"
+                  : hs->proxy->user ? "the proxy closed the connection"
+                                    : "the proxy closed the connection (does it need credentials?)",
+                  0);
+}
+
+const char *uvws__client_timeout_msg(const uvws_t *ws) {
+  const client_hs_t *hs = ws->hs;
+  return hs && hs->proxy_phase ? "timed out waiting for the proxy to open the tunnel"
+                               : "opening handshake has timed out";
 }
 
 void uvws__client_tls_ready(uvws_t *ws) {
@@ -342,6 +423,10 @@ static int follow_redirect(uvws_t *ws, const uvws_http_t *res) {
 
 void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len) {
   client_hs_t *hs = ws->hs;
+  if (hs->proxy_phase) {
+    proxy_on_read(ws, data, len);
+    return;
+  }
   size_t used;
   int r = uvws_head_feed(&hs->head, (const char *)data, len, &used);
   if (r == 0) return;
@@ -476,6 +561,22 @@ int uvws__client_connect(uv_loop_t *loop, const char *url,
     hs_free(hs);
     return UVWS_EURL;
   }
+  const char *proxy = opts->proxy;
+  if (!proxy && opts->proxy_from_env && !hs->url.unix_path)
+    proxy = uvws__proxy_from_env(hs->url.secure, hs->url.host, hs->url.port);
+  if (proxy && !hs->url.unix_path) {
+    if (!(hs->proxy = calloc(1, sizeof(*hs->proxy)))) {
+      hs_free(hs);
+      return UVWS_ENOMEM;
+    }
+    if (uvws__proxy_parse(proxy, hs->proxy) < 0) {
+      free(hs->proxy);
+      hs->proxy = NULL;
+      uvws__set_last_error("invalid proxy URL (http://, socks5:// or socks5h://, host and port)");
+      hs_free(hs);
+      return UVWS_EINVAL;
+    }
+  }
   uvws_tls_ctx_t *tls = NULL;
   if (opts->max_redirects) {
     /* A later hop builds its request from these, maybe over TLS. */
@@ -570,14 +671,15 @@ static void start_dial(uvws_t *ws) {
     return;
   }
   char port[8];
-  snprintf(port, sizeof(port), "%d", hs->url.port);
+  snprintf(port, sizeof(port), "%d", hs->proxy ? hs->proxy->port : hs->url.port);
   struct addrinfo hints;
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_protocol = IPPROTO_TCP;
   ws->pending_reqs++;
-  int r = uv_getaddrinfo(ws->lc->loop, &hs->gai, on_resolved, hs->url.host, port, &hints);
+  int r = uv_getaddrinfo(ws->lc->loop, &hs->gai, on_resolved,
+                         hs->proxy ? hs->proxy->host : hs->url.host, port, &hints);
   if (r < 0) {
     /* Report it like any later failure: the handle exists already. */
     ws->pending_reqs--;

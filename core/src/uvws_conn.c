@@ -674,7 +674,10 @@ void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)ws->lc->rbuf, UVWS_READ_BUF_SIZE);
 }
 
-void uvws__on_eof(uvws_t *ws) { close_handle(ws); }
+void uvws__on_eof(uvws_t *ws) {
+  if ((ws->flags & F_CLIENT) && ws->state == UVWS_CONNECTING) uvws__client_eof(ws);
+  close_handle(ws);
+}
 
 void uvws__on_plain(uvws_t *ws, uint8_t *data, size_t len) {
   if (ws->state == UVWS_CONNECTING) {
@@ -770,7 +773,8 @@ void uvws__conn_tick(uvws_t *ws, uint32_t now) {
     case UVWS_CONNECTING:
       if (passed(now, ws->stamp)) {
         UVWS__STAT(ws, handshake_timeouts, 1);
-        uvws__conn_abort(ws, UVWS_ETIMEDOUT, "opening handshake has timed out");
+        uvws__conn_abort(ws, UVWS_ETIMEDOUT, (ws->flags & F_CLIENT) ? uvws__client_timeout_msg(ws)
+                                                                     : "opening handshake has timed out");
       }
       break;
     case UVWS_OPEN: {

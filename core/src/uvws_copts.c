@@ -71,6 +71,7 @@ int uvws__copts_copy(uvws_client_options_t *dst, const uvws_client_options_t *sr
   if (src->deflate) {
     if (!(dst->deflate = keep(&mem, src->deflate, sizeof(*src->deflate)))) goto oom;
   }
+  if (keep_str(&mem, &dst->proxy) < 0) goto oom;
   *mem_out = mem;
   return r;
 oom:

@@ -293,6 +293,10 @@ void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len);
 void uvws__client_conn_gone(uvws_t *ws);
 /* TLS handshake done: send the upgrade request. */
 void uvws__client_tls_ready(uvws_t *ws);
+/* The peer closed while connecting (reported when it was the proxy). */
+void uvws__client_eof(uvws_t *ws);
+/* What a connect timeout is reported as (waiting for a proxy, or not). */
+const char *uvws__client_timeout_msg(const uvws_t *ws);
 /* Returns 1 if the handle was closed only to reconnect. */
 int uvws__client_on_handle_closed(uvws_t *ws);
 

@@ -23,6 +23,13 @@ if(TARGET echo_server)
   set_tests_properties(reconnect PROPERTIES TIMEOUT 300 LABELS e2e)
 endif()
 
+# Proxies: real tinyproxy, danted and pproxy processes on loopback.
+add_executable(test_proxy ${CMAKE_CURRENT_LIST_DIR}/test_proxy.c)
+target_link_libraries(test_proxy PRIVATE uvws_e2e_util)
+add_test(NAME proxy COMMAND test_proxy ${CMAKE_SOURCE_DIR}/tests/tls/make_certs.sh
+         ${CMAKE_SOURCE_DIR}/.venv/bin/python)
+set_tests_properties(proxy PROPERTIES TIMEOUT 300 LABELS e2e)
+
 # Soak: mixed traffic with every message checked; scripts/test.sh runs it for
 # minutes under ASan, ctest for a few seconds.
 add_executable(soak ${CMAKE_SOURCE_DIR}/tests/soak/soak.c)
