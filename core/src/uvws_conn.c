@@ -486,8 +486,10 @@ static void maybe_shutdown(uvws_t *ws) {
   if ((ws->outq && ws->outq->head) || ws->lc->cork_owner == ws) return;
   /* RFC 6455 section 7.1.1: the server closes TCP first; a client only
    * flushes its close frame and waits for the server's FIN (or TLS
-   * close_notify), up to close_timeout_ms (uvws__conn_tick). */
-  if (ws->flags & F_CLIENT) return;
+   * close_notify), up to close_timeout_ms (uvws__conn_tick). Not when we
+   * failed the connection for a protocol violation: a broken peer is not
+   * waited for. */
+  if ((ws->flags & (F_CLIENT | F_FAILED)) == F_CLIENT) return;
   if (ws->tls && uvws__tls_handshake_done(ws)) {
     uvws__tls_shutdown(ws); /* close_notify, once */
     if ((ws->outq && ws->outq->head) || (ws->flags & F_HANDLE_CLOSING)) return;
