@@ -95,8 +95,11 @@ declare namespace WebSocket {
     closeOnBackpressure?: boolean;
     /** Offered by default, as ws does (false: not offered). */
     perMessageDeflate?: boolean | PerMessageDeflateOptions;
-    /** Not supported: throws. */
-    followRedirects?: false;
+    /** Follow 301/302/303/307/308 (the engine's rules: credentials dropped
+     * across origins, wss: to ws: refused). Default false, as ws. */
+    followRedirects?: boolean;
+    /** With followRedirects: at most this many hops (default 10). */
+    maxRedirects?: number;
     skipUTF8Validation?: boolean;
     allowSynchronousEvents?: boolean;
     autoPong?: true;

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   libwebsockets-dev
   python3-venv
   chromium
+  tinyproxy dante-server
 )
 
 missing=()

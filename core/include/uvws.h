@@ -79,7 +79,10 @@ extern "C" {
   XX(EREMOTE, -30014, "peer violated the WebSocket protocol")                 \
   XX(EEXTENSION, -30015, "invalid or unexpected extension negotiation")      \
   XX(ENOTOPEN, -30016, "connection is not open yet")                         \
-  XX(ELIMIT, -30017, "topic limit exceeded (length, levels or count)")
+  XX(ELIMIT, -30017, "topic limit exceeded (length, levels or count)")      \
+  XX(EREDIRECT, -30018, "redirect refused (too many, a loop, a bad Location, " \
+                        "or wss:// to ws://)")                                \
+  XX(EPROXY, -30019, "the proxy refused or failed to open the tunnel")
 
 enum uvws_errno {
 #define UVWS__ERR(name, val, msg) UVWS_##name = (val),
@@ -209,6 +212,10 @@ typedef struct uvws_callbacks {
    * protocol (1002, 1007, 1009, ...; on_error came first). Always the last
    * callback. */
   void (*on_close)(uvws_t *ws, int code, const char *reason, size_t len);
+  /* Client only, with max_redirects: the server answered `status` (301,
+   * 302, 303, 307, 308) and the client now follows it to `url` (absolute,
+   * NUL-terminated), on the same uvws_t. uvws_terminate() here stops it. */
+  void (*on_redirect)(uvws_t *ws, int status, const char *url);
 } uvws_callbacks_t;
 
 /* ------------------------------------------------------------------ */
@@ -325,6 +332,17 @@ typedef struct uvws_server_options {
    * so slow or silent clients cannot hold every file descriptor.
    * default 1024; 0 = no limit */
   unsigned max_pending_handshakes;
+  /* Listen on this Unix domain socket path instead of host:port (clients
+   * use ws+unix:PATH:/request-path). At most 107 bytes. A socket file left
+   * there by a process that is gone (nothing accepts on it) is replaced; a
+   * live one is UV_EADDRINUSE. The file is removed when the server closes.
+   * Peers have no IP address: uvws_http_t's remote_ip is "" and
+   * uvws_server_port() is 0. */
+  const char *unix_path;
+  /* chmod the socket file to this mode (e.g. 0660: owner and group may
+   * connect, since connecting needs write permission); 0 = leave bind's
+   * mode, 0777 minus the process umask. */
+  unsigned unix_mode;
 } uvws_server_options_t;
 
 /* Fill `opts` with the defaults. Always call it before setting fields. */
@@ -346,10 +364,11 @@ UVWS_EXTERN int uvws_server_start(uv_loop_t *loop,
                                   uvws_upgrade_cb upgrade_cb, void *data,
                                   uvws_server_t **out);
 
-/* The port actually bound (useful with port 0). */
+/* The port actually bound (useful with port 0); 0 on a unix_path server. */
 UVWS_EXTERN int uvws_server_port(const uvws_server_t *server);
 
-/* Address actually bound, as sockaddr; returns 0 or a UV_E* code. */
+/* Address actually bound, as sockaddr (a sockaddr_un holding the path on a
+ * unix_path server); returns 0 or a UV_E* code. */
 UVWS_EXTERN int uvws_server_address(const uvws_server_t *server,
                                     struct sockaddr_storage *addr);
 
@@ -456,8 +475,10 @@ UVWS_EXTERN int uvws_upgrade_accept(uvws_upgrade_t *up, const char *protocol,
                                     const uvws_header_t *headers,
                                     size_t num_headers, void *data);
 
-/* Reject with an HTTP status (400-599) and optional headers and body, then
- * close the socket. Frees `up`. Headers are checked as in
+/* Reject with an HTTP status (400-599, or a redirect: 301, 302, 303, 307,
+ * 308 with a Location header, which clients with max_redirects follow) and
+ * optional headers and body, then close the socket. Other statuses become
+ * 400. Frees `up`. Headers are checked as in
  * uvws_upgrade_accept(): on UVWS_EINVAL nothing is decided and `up` is kept. */
 UVWS_EXTERN int uvws_upgrade_reject(uvws_upgrade_t *up, int status,
                                     const uvws_header_t *headers,
@@ -494,13 +515,39 @@ typedef struct uvws_client_options {
   const uvws_tls_options_t *tls;  /* for wss:// (NULL = defaults: verify
                                      against the system trust store) */
   const uvws_deflate_options_t *deflate; /* offer permessage-deflate */
+  /* Follow up to this many redirects (301, 302, 303, 307, 308, with a
+   * Location; http:// and https:// map to ws:// and wss://); 0 = off
+   * (default, as ws): a 3xx is UVWS_ESTATUS. Refused with UVWS_EREDIRECT:
+   * one more than this, a URL already visited, wss:// to ws://, leaving or
+   * entering a Unix socket. When the origin (scheme, host, port) changes,
+   * the Authorization, Cookie and Proxy-Authorization headers given in
+   * `headers` are no longer sent. connect_timeout_ms covers the whole
+   * chain. */
+  unsigned max_redirects;
+  /* Tunnel through a proxy: "http://[user:pass@]host[:port]" (HTTP CONNECT,
+   * Basic authentication, port 80 by default) or "socks5://[user:pass@]
+   * host[:port]" (socks5h:// alike; port 1080; the proxy resolves the
+   * target's name). wss:// runs TLS to the origin inside the tunnel.
+   * %XX escapes are decoded in the credentials. A refusal, a 407 or a
+   * SOCKS error is UVWS_EPROXY naming the proxy's answer; a proxy that
+   * does not answer is UVWS_ETIMEDOUT at connect_timeout_ms. Redirects go
+   * through the same proxy. Never used for ws+unix:. NULL = none. */
+  const char *proxy;
+  /* 1: with no `proxy`, take it from the environment as curl does:
+   * https_proxy / HTTPS_PROXY for wss://, http_proxy / HTTP_PROXY for
+   * ws://, else all_proxy / ALL_PROXY; no_proxy / NO_PROXY lists hosts that
+   * go direct ("*", names, domain suffixes, optional ":port"; no CIDR).
+   * Default 0 (off). */
+  int proxy_from_env;
 } uvws_client_options_t;
 
 /* Fill `opts` with the defaults. */
 UVWS_EXTERN void uvws_client_options_init(uvws_client_options_t *opts);
 
 /* Start connecting to `url` (ws://host[:port][/path][?query], IPv6 literals
- * in brackets; wss:// when TLS is built in). On success *out is the
+ * in brackets; wss:// when TLS is built in; ws+unix:SOCKET:/path[?query] or
+ * ws+unix://SOCKET:/path for a Unix domain socket, as ws spells it: the
+ * socket path runs to the first ':', Host is "localhost"). On success *out is the
  * connection in UVWS_CONNECTING state and 0 is returned; from then on exactly
  * one of on_open or (on_error then on_close with 1006) follows. On a
  * synchronous failure (bad URL, bad options) nothing is created. Header
@@ -512,6 +559,85 @@ UVWS_EXTERN int uvws_connect(uv_loop_t *loop, const char *url,
                              const uvws_client_options_t *opts,
                              const uvws_callbacks_t *callbacks, void *data,
                              uvws_t **out);
+
+/* --- reconnecting client --- */
+
+typedef struct uvws_dialer_s uvws_dialer_t; /* a client that re-dials */
+
+/* When and how often a dialer re-dials. Retry n (1, 2, ... counted since the
+ * last connection that opened) waits a delay drawn from
+ * ceiling(n) = min(max_delay_ms, initial_delay_ms * factor^(n-1)). */
+typedef struct uvws_reconnect_policy {
+  unsigned initial_delay_ms; /* ceiling of the first retry; default 1000 */
+  double factor;             /* growth per consecutive failure, >= 1;
+                                default 2 */
+  unsigned max_delay_ms;     /* cap of the ceiling; default 30000 */
+  int jitter;                /* 1 (default): "full jitter", the delay is
+                                uniform in [0, ceiling], so that clients
+                                dropped together do not come back together;
+                                0: the ceiling itself */
+  unsigned max_retries;      /* give up after this many consecutive retries
+                                failed; 0 = never (default) */
+} uvws_reconnect_policy_t;
+
+/* Fill `policy` with the defaults. */
+UVWS_EXTERN void uvws_reconnect_policy_init(uvws_reconnect_policy_t *policy);
+
+/* What a dialer reports after each failed attempt or ended connection. */
+typedef struct uvws_retry {
+  unsigned attempt;   /* number of the retry now scheduled (1 = the first
+                         since the last connection that opened); 0 when
+                         giving up */
+  unsigned delay_ms;  /* wait before it (0 when giving up) */
+  int err;            /* why the attempt failed or the connection ended
+                         (UVWS_E* / UV_E*), 0 when an open connection was
+                         closed without error */
+  const char *msg;    /* description of err, or "" */
+  int status;         /* HTTP status of a refused upgrade, else 0 */
+  int close_code;     /* close code of a connection that had opened, else 0 */
+  int fatal;          /* 1: no retry follows. Fatal: a 4xx answer other
+                         than 429, a 3xx not followed (max_redirects), a
+                         redirect refused (UVWS_EREDIRECT), a certificate
+                         that failed verification, or max_retries used up. Everything else (refused,
+                         reset, DNS, timeouts, 5xx, 429, a connection that
+                         dropped) is retried. */
+} uvws_retry_t;
+
+typedef void (*uvws_retry_cb)(uvws_dialer_t *d, const uvws_retry_t *info);
+
+/* Connect to `url` as uvws_connect() does and keep connecting: whenever an
+ * attempt fails or a connection ends (closed by either side, dropped, timed
+ * out), `on_retry` is called and the dialer dials again after the delay the
+ * policy gives, until uvws_dialer_close() or a fatal failure. Each
+ * connection is a uvws_t of its own with `callbacks` and user data `data`
+ * (on_open for each one that opens, on_close for each one made, as with
+ * uvws_connect()). `opts` and `policy` are copied (NULL for defaults);
+ * `on_retry` may be NULL. A bad URL or bad options fail here, as in
+ * uvws_connect(). */
+UVWS_EXTERN int uvws_dial(uv_loop_t *loop, const char *url,
+                          const uvws_client_options_t *opts,
+                          const uvws_reconnect_policy_t *policy,
+                          const uvws_callbacks_t *callbacks,
+                          uvws_retry_cb on_retry, void *data,
+                          uvws_dialer_t **out);
+
+/* The dialer's connection (connecting or open), or NULL between attempts
+ * and after giving up. */
+UVWS_EXTERN uvws_t *uvws_dialer_conn(const uvws_dialer_t *d);
+
+/* The dialer that made `ws`, or NULL. */
+UVWS_EXTERN uvws_dialer_t *uvws_get_dialer(const uvws_t *ws);
+
+UVWS_EXTERN void *uvws_dialer_get_data(const uvws_dialer_t *d);
+
+/* Stop dialing: an open connection is closed with `code` and `reason` (as
+ * uvws_close(); a connecting one is aborted) and `cb` runs from the loop
+ * once the last connection's on_close has run and the dialer is freed.
+ * Also needed after giving up, to free it. A second call returns
+ * UVWS_ECLOSED. */
+UVWS_EXTERN int uvws_dialer_close(uvws_dialer_t *d, int code,
+                                  const char *reason, size_t len,
+                                  void (*cb)(uvws_dialer_t *d));
 
 /* ------------------------------------------------------------------ */
 /* Connection                                                          */
@@ -537,6 +663,25 @@ UVWS_EXTERN int uvws_send_owned(uvws_t *ws, const void *data, size_t len,
 /* Ping / pong with up to 125 bytes of payload (else UVWS_EINVAL). */
 UVWS_EXTERN int uvws_ping(uvws_t *ws, const void *data, size_t len);
 UVWS_EXTERN int uvws_pong(uvws_t *ws, const void *data, size_t len);
+
+/* Called once for a uvws_ping_timed(): status 0 and the round-trip time in
+ * microseconds when its pong arrived, or UVWS_ECLOSED (rtt 0) when the
+ * connection ended first. */
+typedef void (*uvws_pong_cb)(uvws_t *ws, int status, uint64_t rtt_us, void *arg);
+
+/* As uvws_ping(), and `cb` reports the round trip. A pong answers the
+ * oldest outstanding ping with the same payload and every ping sent before
+ * it (RFC 6455 lets a peer answer only the latest of several), so give
+ * pings distinct payloads to time each one. At most 64 pings wait at once
+ * (else UVWS_EBACKPRESSURE, nothing sent). On a negative return cb is not
+ * called. */
+UVWS_EXTERN int uvws_ping_timed(uvws_t *ws, const void *data, size_t len,
+                                uvws_pong_cb cb, void *arg);
+
+/* The last round trip measured on `ws` (any ping: uvws_ping(),
+ * uvws_ping_timed(), or the automatic ones of ping_interval_ms), in
+ * microseconds; 0 until a pong has answered one. */
+UVWS_EXTERN uint64_t uvws_latency_us(const uvws_t *ws);
 
 /* Start the closing handshake. `code` must be 1000, 1001-1003, 1007-1014 or
  * 3000-4999 (or 0 to send a close frame without a code; then `reason` must be
@@ -564,13 +709,17 @@ UVWS_EXTERN void uvws_set_data(uvws_t *ws, void *data);
 UVWS_EXTERN uvws_server_t *uvws_get_server(const uvws_t *ws);
 /* The negotiated subprotocol (NUL-terminated), or "" for none. */
 UVWS_EXTERN const char *uvws_protocol(const uvws_t *ws);
-/* The peer's address; returns 0 or a UV_E* code. */
+/* The peer's address; returns 0 or a UV_E* code. On a Unix domain socket a
+ * sockaddr_un, whose path is usually "" (clients rarely bind a name). */
 UVWS_EXTERN int uvws_remote_address(const uvws_t *ws,
                                     struct sockaddr_storage *addr);
 /* Non-zero when permessage-deflate was negotiated on `ws`. */
 UVWS_EXTERN int uvws_compressed(const uvws_t *ws);
 /* The negotiated Sec-WebSocket-Extensions value, or "" (NUL-terminated). */
 UVWS_EXTERN const char *uvws_extensions(const uvws_t *ws);
+/* Client: the URL connected to (after redirects; NUL-terminated). "" on a
+ * server connection. */
+UVWS_EXTERN const char *uvws_url(const uvws_t *ws);
 /* Non-zero for a connection made with uvws_connect(). */
 UVWS_EXTERN int uvws_is_client(const uvws_t *ws);
 /* The underlying libuv stream, e.g. for uv_fileno(); NULL once closed. Its

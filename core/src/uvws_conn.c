@@ -111,6 +111,7 @@ static void on_handle_closed(uv_handle_t *h) {
   /* Writes were cancelled before this callback; their chunks are gone. */
   free_outq(ws);
   if (ws->aux && ws->aux->subs) uvws__pubsub_conn_gone(ws);
+  uvws__pings_cancel(ws); /* before on_close: the last callback */
   if (ws->flags & F_EXPOSED) {
     const uvws_callbacks_t *cb = &ws->conf->cb;
     uvws_aux_t *a = ws->aux;
@@ -131,6 +132,11 @@ static void on_handle_closed(uv_handle_t *h) {
 }
 
 static void close_handle(uvws_t *ws) {
+  if (ws->flags & F_RECONNECT) {
+    /* Closing already, only to dial again: make it the end instead. */
+    ws->flags &= ~F_RECONNECT;
+    return;
+  }
   if (ws->flags & F_HANDLE_CLOSING) return;
   ws->flags |= F_HANDLE_CLOSING;
   if (ws->flags & F_KICK) uvws__fanout_forget(ws);
@@ -145,7 +151,9 @@ static void close_handle(uvws_t *ws) {
 }
 
 void uvws__close_for_reconnect(uvws_t *ws) {
-  ws->flags |= F_RECONNECT;
+  /* F_HANDLE_CLOSING stops everything still running on this handle (a TLS
+   * read loop, a write); the client clears both flags once it is closed. */
+  ws->flags |= F_RECONNECT | F_HANDLE_CLOSING;
   uv_close((uv_handle_t *)&ws->tcp, on_handle_closed);
 }
 
@@ -584,6 +592,12 @@ static void maybe_shutdown(uvws_t *ws) {
   if (!(ws->flags & F_SHUTDOWN) || (ws->flags & (F_SHUTDOWN_DONE | F_HANDLE_CLOSING)))
     return;
   if ((ws->outq && ws->outq->head) || ws->lc->cork_owner == ws) return;
+  /* RFC 6455 section 7.1.1: the server closes TCP first; a client only
+   * flushes its close frame and waits for the server's FIN (or TLS
+   * close_notify), up to close_timeout_ms (uvws__conn_tick). Not when we
+   * failed the connection for a protocol violation: a broken peer is not
+   * waited for. */
+  if ((ws->flags & (F_CLIENT | F_FAILED)) == F_CLIENT) return;
   if (ws->tls && uvws__tls_handshake_done(ws)) {
     uvws__tls_shutdown(ws); /* close_notify, once */
     if ((ws->outq && ws->outq->head) || (ws->flags & F_HANDLE_CLOSING)) return;
@@ -670,6 +684,8 @@ static int h_ping(void *ctx, uint8_t *data, size_t len) {
 static int h_pong(void *ctx, uint8_t *data, size_t len) {
   uvws_t *ws = ctx;
   UVWS__STAT(ws, pongs_in, 1);
+  uvws__pong_rcvd(ws, data, len);
+  if (ws->flags & F_HANDLE_CLOSING) return 1;
   if (ws->conf->cb.on_pong) ws->conf->cb.on_pong(ws, (const char *)data, len);
   return (ws->flags & F_HANDLE_CLOSING) != 0;
 }
@@ -847,7 +863,10 @@ void uvws__alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)ws->lc->rbuf, UVWS_READ_BUF_SIZE);
 }
 
-void uvws__on_eof(uvws_t *ws) { close_handle(ws); }
+void uvws__on_eof(uvws_t *ws) {
+  if ((ws->flags & F_CLIENT) && ws->state == UVWS_CONNECTING) uvws__client_eof(ws);
+  close_handle(ws);
+}
 
 void uvws__on_plain(uvws_t *ws, uint8_t *data, size_t len) {
   if (ws->state == UVWS_CONNECTING) {
@@ -908,12 +927,14 @@ void uvws__conn_opened(uvws_t *ws, const uint8_t *extra, size_t extra_len) {
   uvws__start_reading(ws);
 }
 
-void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
+void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int kind,
                      uvws_conf_t *conf) {
+  int is_client = (kind & UVWS__CONN_CLIENT) != 0;
 #ifdef UVWS_DEBUG
   ws->magic = UVWS__LIVE;
 #endif
-  uv_tcp_init(lc->loop, &ws->tcp);
+  if (kind & UVWS__CONN_PIPE) uv_pipe_init(lc->loop, &ws->pipe, 0);
+  else uv_tcp_init(lc->loop, &ws->tcp);
   ws->lc = lc;
   if (lc->live++ == 0) uv_ref((uv_handle_t *)&lc->tick);
   ws->conf = conf;
@@ -940,7 +961,8 @@ void uvws__conn_tick(uvws_t *ws, uint32_t now) {
     case UVWS_CONNECTING:
       if (passed(now, ws->stamp)) {
         UVWS__STAT(ws, handshake_timeouts, 1);
-        uvws__conn_abort(ws, UVWS_ETIMEDOUT, "opening handshake has timed out");
+        uvws__conn_abort(ws, UVWS_ETIMEDOUT, (ws->flags & F_CLIENT) ? uvws__client_timeout_msg(ws)
+                                                                     : "opening handshake has timed out");
       }
       break;
     case UVWS_OPEN: {
@@ -955,7 +977,8 @@ void uvws__conn_tick(uvws_t *ws, uint32_t now) {
         ws->flags |= F_PING_OUT;
         ws->stamp = now + lim->pong_timeout_ms;
         UVWS__STAT(ws, pings_out, 1);
-        send_op(ws, UVWS_OP_PING, 1, NULL, 0, NULL, NULL);
+        if (send_op(ws, UVWS_OP_PING, 1, NULL, 0, NULL, NULL) >= 0)
+          (void)uvws__ping_sent(ws, NULL, 0, NULL, NULL);
       }
       break;
     }
@@ -1052,12 +1075,25 @@ static int send_control(uvws_t *ws, unsigned op, const void *data, size_t len) {
   if (op == UVWS_OP_PING) UVWS__STAT(ws, pings_out, 1);
   else UVWS__STAT(ws, pongs_out, 1);
   r = send_op(ws, op, 1, data, len, NULL, NULL);
+  if (r >= 0 && op == UVWS_OP_PING) (void)uvws__ping_sent(ws, data, len, NULL, NULL);
   return r < 0 ? r : 0;
 }
 
 int uvws_ping(uvws_t *ws, const void *data, size_t len) {
   UVWS__CHECK(ws);
   return send_control(ws, UVWS_OP_PING, data, len);
+}
+
+int uvws_ping_timed(uvws_t *ws, const void *data, size_t len, uvws_pong_cb cb, void *arg) {
+  UVWS__CHECK(ws);
+  int r = check_open(ws);
+  if (r < 0) return r;
+  if (!cb || len > 125 || (!data && len)) return UVWS_EINVAL;
+  if (ws->aux && ws->aux->num_pings >= 64) return UVWS_EBACKPRESSURE;
+  UVWS__STAT(ws, pings_out, 1);
+  r = send_op(ws, UVWS_OP_PING, 1, data, len, NULL, NULL);
+  if (r < 0) return r;
+  return uvws__ping_sent(ws, data, len, cb, arg);
 }
 
 int uvws_pong(uvws_t *ws, const void *data, size_t len) {
@@ -1090,7 +1126,7 @@ int uvws_close(uvws_t *ws, int code, const char *reason, size_t len) {
 
 void uvws_terminate(uvws_t *ws) {
   UVWS__CHECK(ws);
-  if (!ws || (ws->flags & F_HANDLE_CLOSING)) return;
+  if (!ws || ((ws->flags & F_HANDLE_CLOSING) && !(ws->flags & F_RECONNECT))) return;
   if (ws->state == UVWS_CONNECTING)
     uvws__set_error(ws, UVWS_ECLOSED,
                     "WebSocket was closed before the connection was established", 0);
@@ -1150,5 +1186,6 @@ int uvws_remote_address(const uvws_t *ws, struct sockaddr_storage *addr) {
   UVWS__CHECK(ws);
   int len = sizeof(*addr);
   if (ws->flags & F_HANDLE_CLOSING) return UVWS_ECLOSED;
+  if (UVWS__IS_PIPE(ws)) return uvws__pipe_peer(ws, addr);
   return uv_tcp_getpeername(&ws->tcp, (struct sockaddr *)addr, &len);
 }

@@ -153,6 +153,11 @@ int uvws_check_request(const uvws_http_t *req, int http_major, int http_minor,
 const char *uvws_status_text(int status) {
   switch (status) {
     case 101: return "Switching Protocols";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";

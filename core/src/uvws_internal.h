@@ -143,6 +143,10 @@ typedef struct uvws_aux {
   int pong_owed;
   int err;
   uint16_t close_reason_len;
+  /* Pings sent and not yet answered, oldest first (latency.c). */
+  struct uvws_ping_wait *pings;
+  unsigned num_pings;
+  uint64_t latency_us;           /* last round trip measured, 0 = none */
 } uvws_aux_t;
 
 /* Field by field, what an idle connection pays for (x86-64): libuv's handle
@@ -153,8 +157,14 @@ typedef struct uvws_aux {
  * libuv leaves to its user), the server (it owns `conf`: uvws__conn_server),
  * the receive state (rx). */
 struct uvws_s {
-  uv_tcp_t tcp;                  /* first: a uv_handle_t * to it is the
-                                    uvws_t *; tcp.data is the user's data */
+  /* The socket: TCP, or a Unix domain socket (tcp.type == UV_NAMED_PIPE;
+   * both start with the same uv_stream_t, so stream code uses &ws->tcp).
+   * First: a uv_handle_t * to it is the uvws_t *; tcp.data is the user's
+   * data. */
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  };
   uvws_loopctx_t *lc;
   uvws_conf_t *conf;             /* callbacks, limits, counters (shared);
                                     a server's own for its connections */
@@ -212,8 +222,13 @@ void uvws__quarantine(uvws_loopctx_t *lc, uvws_t *ws);
 /* Turn on permessage-deflate for `ws` with the negotiated parameters. */
 int uvws__conn_use_deflate(uvws_t *ws, const uvws_pmd_params_t *params,
                            const char *extensions);
-void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int is_client,
+/* `kind`: UVWS__CONN_CLIENT for a client (else a server connection), or'ed
+ * with UVWS__CONN_PIPE for a Unix domain socket. */
+enum { UVWS__CONN_CLIENT = 1, UVWS__CONN_PIPE = 2 };
+void uvws__conn_init(uvws_t *ws, uvws_loopctx_t *lc, int kind,
                      uvws_conf_t *conf);
+/* Non-zero when `ws` is on a Unix domain socket. */
+#define UVWS__IS_PIPE(ws) ((ws)->tcp.type == UV_NAMED_PIPE)
 /* The connection's uvws_aux_t, allocated on first use (NULL if out of
  * memory). */
 uvws_aux_t *uvws__aux(uvws_t *ws);
@@ -283,7 +298,10 @@ size_t uvws__pubsub_memory(const uvws_server_t *s);
 
 /* --- server.c --- */
 struct uvws_server_s {
-  uv_tcp_t listener;
+  union {
+    uv_tcp_t listener;
+    uv_pipe_t listener_pipe;     /* unix_path servers */
+  };
   uvws_loopctx_t *lc;
   uvws_server_options_t opts;
   char *path;                    /* copy of opts.path */
@@ -312,11 +330,49 @@ void uvws__server_on_read(uvws_t *ws, const uint8_t *data, size_t len);
 void uvws__server_conn_gone(uvws_t *ws);
 void uvws__server_tick(uvws_server_t *s, uint32_t now);
 
+/* --- unix.c: Unix domain sockets --- */
+/* Non-zero if `path` fits a sockaddr_un (libuv would truncate it). */
+int uvws__unix_path_ok(const char *path);
+/* Bind `listener` to `path`, replacing a stale socket file nobody listens
+ * on; chmod it to `mode` unless 0. */
+int uvws__unix_bind(uv_pipe_t *listener, const char *path, unsigned mode);
+/* The peer of a connection on a Unix socket, as a sockaddr_un. */
+int uvws__pipe_peer(const uvws_t *ws, struct sockaddr_storage *addr);
+
+/* --- latency.c: round trips of pings --- */
+/* A ping went out (auto or user); `cb` (may be NULL) waits for its pong. */
+int uvws__ping_sent(uvws_t *ws, const void *data, size_t len, uvws_pong_cb cb, void *arg);
+/* A pong arrived: it answers the oldest ping with the same payload and
+ * every ping before it (a peer may answer only the latest of several). */
+void uvws__pong_rcvd(uvws_t *ws, const uint8_t *data, size_t len);
+/* The connection is gone: unanswered pings' callbacks get UVWS_ECLOSED. */
+void uvws__pings_cancel(uvws_t *ws);
+
+/* --- copts.c --- */
+/* Deep copy of client options into *dst; the memory (*mem) is freed with
+ * uvws__copts_free(). */
+int uvws__copts_copy(uvws_client_options_t *dst, const uvws_client_options_t *src,
+                     void **mem);
+void uvws__copts_free(void *mem);
+
+/* --- dialer.c --- */
+/* uvws_connect() for a dialer: the connection remembers it. */
+int uvws__client_connect(uv_loop_t *loop, const char *url,
+                         const uvws_client_options_t *opts,
+                         const uvws_callbacks_t *callbacks, void *data,
+                         uvws_dialer_t *dialer, uvws_t **out);
+/* 1 if the TLS peer's certificate failed verification. */
+int uvws__tls_verify_failed(const uvws_t *ws);
+
 /* --- client.c --- */
 void uvws__client_on_read(uvws_t *ws, const uint8_t *data, size_t len);
 void uvws__client_conn_gone(uvws_t *ws);
 /* TLS handshake done: send the upgrade request. */
 void uvws__client_tls_ready(uvws_t *ws);
+/* The peer closed while connecting (reported when it was the proxy). */
+void uvws__client_eof(uvws_t *ws);
+/* What a connect timeout is reported as (waiting for a proxy, or not). */
+const char *uvws__client_timeout_msg(const uvws_t *ws);
 /* Returns 1 if the handle was closed only to reconnect. */
 int uvws__client_on_handle_closed(uvws_t *ws);
 

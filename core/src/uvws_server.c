@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 struct uvws_upgrade_s {
   uvws_head_t head;
@@ -308,7 +309,10 @@ int uvws_upgrade_reject(uvws_upgrade_t *up, int status,
   uvws__set_last_error(NULL);
   if (!up || !up->deciding) return UVWS_EINVAL;
   if (uvws__headers_check(headers, num_headers) < 0) return UVWS_EINVAL;
-  if (status < 400 || status > 599) status = 400;
+  /* A redirect (with a Location among the headers) sends the client
+   * elsewhere; anything else that is not an error becomes 400. */
+  int redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  if (!redirect && (status < 400 || status > 599)) status = 400;
   up->deciding = 0;
   up->server->conf.stats.rejected_by_app++;
   uvws_t *ws = up->ws;
@@ -363,7 +367,7 @@ static uvws_t *new_conn(uvws_server_t *s) {
     return NULL;
   }
   uvws__loopctx_get(s->lc->loop); /* every connection holds a reference */
-  uvws__conn_init(ws, s->lc, 0, &s->conf);
+  uvws__conn_init(ws, s->lc, s->opts.unix_path ? UVWS__CONN_PIPE : 0, &s->conf);
   ws->stamp = uvws__now(s->lc) + s->opts.handshake_timeout_ms;
   uvws_head_init(&up->head, 0, s->opts.max_header_bytes, s->opts.max_headers);
   up->ws = ws;
@@ -378,7 +382,8 @@ static uvws_t *new_conn(uvws_server_t *s) {
 static void fill_peer(uvws_t *ws) {
   uvws_upgrade_t *up = ws->hs;
   int len = sizeof(up->addr);
-  uv_tcp_getpeername(&ws->tcp, (struct sockaddr *)&up->addr, &len);
+  if (UVWS__IS_PIPE(ws)) uvws__pipe_peer(ws, &up->addr);
+  else uv_tcp_getpeername(&ws->tcp, (struct sockaddr *)&up->addr, &len);
 }
 
 /* Past max_pending_handshakes a new connection is answered 503 at once,
@@ -408,7 +413,7 @@ static void on_connection(uv_stream_t *listener, int status) {
     uvws__conn_abort(ws, 0, NULL);
     return;
   }
-  uv_tcp_nodelay(&ws->tcp, 1);
+  if (!UVWS__IS_PIPE(ws)) uv_tcp_nodelay(&ws->tcp, 1);
   fill_peer(ws);
   if (over_pending_limit(s, ws)) return;
   if (s->tls && uvws__tls_attach(ws, s->tls, NULL) < 0) {
@@ -420,7 +425,7 @@ static void on_connection(uv_stream_t *listener, int status) {
 
 int uvws_server_adopt(uvws_server_t *s, uv_os_sock_t fd, const char *head,
                       size_t head_len) {
-  if (!s || s->closing) return UVWS_EINVAL;
+  if (!s || s->closing || s->opts.unix_path) return UVWS_EINVAL;
   uvws_t *ws = new_conn(s);
   if (!ws) return UVWS_ENOMEM;
   int r = uv_tcp_open(&ws->tcp, fd);
@@ -487,8 +492,12 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
       opts->max_headers == 0 || opts->handshake_timeout_ms == 0 ||
       check_limits(&opts->limits) < 0 || (opts->path && opts->path[0] != '/'))
     return UVWS_EINVAL;
+  if (opts->unix_path && !uvws__unix_path_ok(opts->unix_path)) {
+    uvws__set_last_error("unix_path is empty or longer than a socket address holds");
+    return UVWS_EINVAL;
+  }
   struct sockaddr_storage ss;
-  int r = resolve_bind(opts->host ? opts->host : "0.0.0.0", opts->port, &ss);
+  int r = opts->unix_path ? 0 : resolve_bind(opts->host ? opts->host : "0.0.0.0", opts->port, &ss);
   if (r < 0) return r;
   uvws_tls_ctx_t *tls = NULL;
   if (opts->tls) {
@@ -509,6 +518,9 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
   s->opts.host = NULL;
   s->opts.path = NULL;
   s->opts.tls = NULL;
+  /* Only tells new connections to be pipes from here on; libuv keeps its
+   * own copy of the name. */
+  s->opts.unix_path = opts->unix_path ? "" : NULL;
   if (opts->path && !(s->path = strdup(opts->path))) {
     uvws__tls_ctx_free(tls);
     free(s);
@@ -530,10 +542,16 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
     free(s);
     return UVWS_ENOMEM;
   }
-  uv_tcp_init(loop, &s->listener);
-  s->listener.data = s;
-  unsigned flags = (ss.ss_family == AF_INET6 && opts->ipv6_only) ? UV_TCP_IPV6ONLY : 0;
-  r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, flags);
+  if (opts->unix_path) {
+    uv_pipe_init(loop, &s->listener_pipe, 0);
+    s->listener.data = s;
+    r = uvws__unix_bind(&s->listener_pipe, opts->unix_path, opts->unix_mode);
+  } else {
+    uv_tcp_init(loop, &s->listener);
+    s->listener.data = s;
+    unsigned flags = (ss.ss_family == AF_INET6 && opts->ipv6_only) ? UV_TCP_IPV6ONLY : 0;
+    r = uv_tcp_bind(&s->listener, (struct sockaddr *)&ss, flags);
+  }
   if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, opts->backlog > 0 ? opts->backlog : 511, on_connection);
   if (r < 0) {
     /* Closing the listener needs a loop turn; the server is freed then. */
@@ -542,9 +560,9 @@ int uvws_server_start(uv_loop_t *loop, const uvws_server_options_t *opts,
   }
   struct sockaddr_storage bound;
   int len = sizeof(bound);
-  uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len);
-  s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                              : ((struct sockaddr_in *)&bound)->sin_port);
+  if (!opts->unix_path && uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &len) == 0)
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
   s->next = s->lc->servers;
   if (s->next) s->next->prev = s;
   s->lc->servers = s;
@@ -556,6 +574,13 @@ int uvws_server_port(const uvws_server_t *s) { return s->port; }
 
 int uvws_server_address(const uvws_server_t *s, struct sockaddr_storage *addr) {
   int len = sizeof(*addr);
+  if (s->opts.unix_path) {
+    struct sockaddr_un *sun = (struct sockaddr_un *)addr;
+    size_t n = sizeof(sun->sun_path);
+    memset(addr, 0, sizeof(*addr));
+    sun->sun_family = AF_UNIX;
+    return uv_pipe_getsockname(&s->listener_pipe, sun->sun_path, &n);
+  }
   return uv_tcp_getsockname(&s->listener, (struct sockaddr *)addr, &len);
 }
 

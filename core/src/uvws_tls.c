@@ -542,3 +542,10 @@ void uvws__tls_idle(uvws_t *ws) {
 }
 
 int uvws__tls_handshake_done(const uvws_t *ws) { return ws->tls && ws->tls->done; }
+
+int uvws__tls_verify_failed(const uvws_t *ws) {
+  /* With verification off (insecure_skip_verify) OpenSSL still records a
+   * result; it did not fail anything then. */
+  return ws->tls && ws->tls->ssl && (SSL_get_verify_mode(ws->tls->ssl) & SSL_VERIFY_PEER) &&
+         SSL_get_verify_result(ws->tls->ssl) != X509_V_OK;
+}

@@ -15,10 +15,38 @@ static char *dup_range(const char *s, size_t n) {
   return d;
 }
 
+/* ws+unix:/run/app.sock:/chat?room=1 (or ws+unix:///run/app.sock:/chat):
+ * the socket path runs up to the first ':', the request path follows it
+ * ("/" when absent). */
+static int parse_unix(const char *p, uvws_url_t *u) {
+  if (strncmp(p, "//", 2) == 0) p += 2; /* empty authority */
+  for (const char *c = p; *c; c++)
+    if ((unsigned char)*c < 32 || *c == 127) return UVWS_EURL;
+  if (strchr(p, '#')) return UVWS_EURL;
+  size_t n = strcspn(p, ":");
+  const char *req = p[n] == ':' ? p + n + 1 : "";
+  if (n == 0 || (*req && *req != '/' && *req != '?')) return UVWS_EURL;
+  u->unix_path = dup_range(p, n);
+  u->host = dup_range("localhost", 9);
+  u->host_header = dup_range("localhost", 9);
+  if (*req == '/') {
+    u->path_query = dup_range(req, strlen(req));
+  } else {
+    u->path_query = malloc(strlen(req) + 2);
+    if (u->path_query) sprintf(u->path_query, "/%s", req);
+  }
+  if (!u->unix_path || !u->host || !u->host_header || !u->path_query) {
+    uvws_url_free(u);
+    return UVWS_ENOMEM;
+  }
+  return 0;
+}
+
 int uvws_url_parse(const char *url, uvws_url_t *u) {
   memset(u, 0, sizeof(*u));
   const char *p;
   if (!url) return UVWS_EURL;
+  if (strncasecmp(url, "ws+unix:", 8) == 0) return parse_unix(url + 8, u);
   if (strncasecmp(url, "ws://", 5) == 0) {
     p = url + 5;
   } else if (strncasecmp(url, "wss://", 6) == 0) {
@@ -88,5 +116,6 @@ void uvws_url_free(uvws_url_t *u) {
   free(u->host);
   free(u->host_header);
   free(u->path_query);
+  free(u->unix_path);
   memset(u, 0, sizeof(*u));
 }

@@ -552,9 +552,7 @@ function initAsClient(ws, address, protocols, options) {
   }
   if (isIpcUrl && !parsedUrl.pathname) throw new SyntaxError("The URL's pathname is empty");
   if (parsedUrl.hash) throw new SyntaxError('The URL contains a fragment identifier');
-  if (isIpcUrl) unsupported('ws+unix: URLs (Unix domain sockets)', 'connect over TCP');
 
-  if (opts.followRedirects) unsupported('followRedirects', 'connect to the final URL');
   if (!binding.features.permessageDeflate && opts.perMessageDeflate !== undefined && opts.perMessageDeflate !== false) {
     unsupported('perMessageDeflate', 'this build of the uvws engine has no permessage-deflate; pass perMessageDeflate: false');
   }
@@ -587,6 +585,9 @@ function initAsClient(ws, address, protocols, options) {
     maxPayload: opts.maxPayload,
   };
   if (origin !== undefined && origin !== null) native.origin = String(origin);
+  // As ws: off unless followRedirects, then at most maxRedirects (10) hops;
+  // the engine follows them on the same connection.
+  if (opts.followRedirects) native.maxRedirects = opts.maxRedirects === undefined ? 10 : opts.maxRedirects;
   if (opts.handshakeTimeout) native.handshakeTimeout = opts.handshakeTimeout;
   if (opts.closeTimeout) native.closeTimeout = opts.closeTimeout;
   if (opts.maxFragments !== undefined) native.maxFragments = opts.maxFragments;
@@ -597,8 +598,11 @@ function initAsClient(ws, address, protocols, options) {
     native.deflate = deflateOptions(opts.perMessageDeflate === undefined ? true : opts.perMessageDeflate);
   }
 
-  // The engine's URL: no user info (it went into Authorization).
-  const url = `${parsedUrl.protocol}//${parsedUrl.host}${parsedUrl.pathname}${parsedUrl.search}`;
+  // The engine's URL: no user info (it went into Authorization). ws+unix:
+  // keeps ws's "SOCKET:/request-path" in the path.
+  const url = isIpcUrl
+    ? `ws+unix:${decodeURIComponent(parsedUrl.pathname)}${parsedUrl.search}`
+    : `${parsedUrl.protocol}//${parsedUrl.host}${parsedUrl.pathname}${parsedUrl.search}`;
   ws._host = parsedUrl.hostname.startsWith('[') ? parsedUrl.hostname.slice(1, -1) : parsedUrl.hostname;
   ws._port = parsedUrl.port ? Number(parsedUrl.port) : isSecure ? 443 : 80;
 

@@ -1150,6 +1150,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   }
   if (has(o, "handshakeTimeout")) opts.connect_timeout_ms = (unsigned)get_int(o, "handshakeTimeout", 30000);
   if (has(o, "maxResponseBytes")) opts.max_response_bytes = (size_t)get_int(o, "maxResponseBytes", 16384);
+  if (has(o, "maxRedirects")) opts.max_redirects = (unsigned)get_int(o, "maxRedirects", 0);
   read_limits(o, &opts.limits);
   auto c = std::make_unique<Conn>();
   c->a = a;

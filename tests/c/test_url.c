@@ -1,4 +1,4 @@
-/* uvws_url_parse (ws:// and wss:// URLs), uvws_close_code_is_valid,
+/* uvws_url_parse (ws://, wss:// and ws+unix: URLs), uvws_close_code_is_valid,
  * uvws_strerror and uvws_version. */
 #include "test.h"
 #include "uvws.h"
@@ -194,7 +194,7 @@ static void test_strerror(void) {
   CHECK_STR(uvws_strerror(UV_EOF), uv_strerror(UV_EOF));
   CHECK_STR(uvws_strerror(UV_ENOMEM), uv_strerror(UV_ENOMEM));
   /* anything else: a string, never NULL */
-  static const int other[] = {0, 1, 42, -30000, -30018, -29999, -40000, -4096, -5000, -2147483647 - 1,
+  static const int other[] = {0, 1, 42, -30000, -30099, -29999, -40000, -4096, -5000, -2147483647 - 1,
                               2147483647};
   for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
     const char *s = uvws_strerror(other[i]);
@@ -203,7 +203,7 @@ static void test_strerror(void) {
   }
   test_ctx(NULL);
   CHECK_STR(uvws_strerror(1), "unknown error");
-  CHECK_STR(uvws_strerror(-30018), "unknown error");
+  CHECK_STR(uvws_strerror(-30099), "unknown error"); /* past the last engine code */
   CHECK_STR(uvws_strerror(-2147483647 - 1), "unknown error");
   /* every engine message is distinct */
   const int codes[] = {
@@ -221,9 +221,54 @@ static void test_strerror(void) {
   CHECK_STR(uvws_version(), v);
 }
 
+static void unix_ok(const char *url, const char *sock, const char *path_query) {
+  uvws_url_t u;
+  memset(&u, 0x5a, sizeof(u));
+  test_ctx("%s", url);
+  int r = uvws_url_parse(url, &u);
+  CHECK_EQ(r, 0);
+  if (r == 0) {
+    CHECK_EQ(u.secure, 0);
+    CHECK_STR(u.unix_path, sock);
+    CHECK_STR(u.host, "localhost");
+    CHECK_STR(u.host_header, "localhost");
+    CHECK_STR(u.path_query, path_query);
+    uvws_url_free(&u);
+    CHECK_PTR(u.unix_path, NULL);
+  }
+  test_ctx(NULL);
+}
+
+/* ws's syntax for a Unix domain socket: ws+unix:SOCKET:REQUEST-PATH. */
+static void test_unix_urls(void) {
+  unix_ok("ws+unix:/run/app.sock:/chat", "/run/app.sock", "/chat");
+  unix_ok("ws+unix:///run/app.sock:/chat?room=1", "/run/app.sock", "/chat?room=1");
+  unix_ok("WS+UNIX:/tmp/s:/", "/tmp/s", "/");
+  unix_ok("ws+unix:/tmp/s", "/tmp/s", "/");
+  unix_ok("ws+unix:/tmp/s:", "/tmp/s", "/");
+  unix_ok("ws+unix:/tmp/s:?x=1", "/tmp/s", "/?x=1");
+  unix_ok("ws+unix:relative.sock:/a", "relative.sock", "/a");
+  /* only the first ':' separates: the request path may hold more */
+  unix_ok("ws+unix:/tmp/s:/a:b", "/tmp/s", "/a:b");
+  /* a TCP URL has no socket path */
+  uvws_url_t u;
+  CHECK_EQ(uvws_url_parse("ws://example.com/", &u), 0);
+  CHECK_PTR(u.unix_path, NULL);
+  uvws_url_free(&u);
+  bad("ws+unix:");
+  bad("ws+unix://");
+  bad("ws+unix::/chat");
+  bad("ws+unix:/tmp/s:chat");
+  bad("ws+unix:/tmp/s:/chat#frag");
+  bad("ws+unix:/tmp/s\n:/chat");
+  bad("wss+unix:/tmp/s:/chat");
+  bad("ws+unixx:/tmp/s:/chat");
+}
+
 int main(void) {
   RUN_TEST(test_valid_urls);
   RUN_TEST(test_invalid_urls);
+  RUN_TEST(test_unix_urls);
   RUN_TEST(test_close_codes);
   RUN_TEST(test_close_payload);
   RUN_TEST(test_strerror);
