@@ -18,7 +18,7 @@ traceback and reported as an ``'error'`` event; it never stops the loop.
 """
 
 from . import _uvws
-from ._asyncio import ClientConnection, Connection, ServerConnection, State, WebSocketServer, broadcast, connect, serve
+from ._asyncio import ClientConnection, Connection, ServerConnection, State, WebSocketServer, broadcast, connect, serve, unix_connect
 from ._errors import (
     BackpressureError,
     ConnectionClosed,
@@ -104,6 +104,7 @@ __all__ = [
     "WebSocketServer",
     "broadcast",
     "connect",
+    "unix_connect",
     "engine_version",
     "errorcodes",
     "STATS_FIELDS",

@@ -22,10 +22,10 @@ import asyncio
 import enum
 import inspect
 import os
-from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Dict, Generator, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, AsyncIterable, AsyncIterator, Awaitable, Callable, Dict, Generator, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from . import _loop, _uvws
-from ._errors import ConnectionClosed, ConnectionClosedOK, InvalidHandshake, InvalidStateError, InvalidStatus, closed_exception
+from ._errors import ConnectionClosed, ConnectionClosedOK, InvalidHandshake, InvalidStateError, InvalidStatus, InvalidURI, TLSError, closed_exception
 from ._events import MAX_FRAGMENTS, _deflate, _headers, _limits, _ms
 from ._http import Request, Response
 from ._tls import TLSArg, to_engine
@@ -740,6 +740,71 @@ class connect:
     async def __aexit__(self, *exc: Any) -> None:
         if self._ws is not None:
             await self._ws.close()
+
+    # Reconnection, as websockets' ``async for ws in connect(uri)``: each
+    # iteration yields a new connection; after one that opened the next
+    # dial is immediate, after failures the delay backs off (websockets'
+    # defaults). What cannot get better by retrying is raised.
+    BACKOFF_INITIAL_DELAY = float(os.environ.get("UVWS_BACKOFF_INITIAL_DELAY", "5"))
+    BACKOFF_MIN_DELAY = float(os.environ.get("UVWS_BACKOFF_MIN_DELAY", "3.1"))
+    BACKOFF_MAX_DELAY = float(os.environ.get("UVWS_BACKOFF_MAX_DELAY", "90.0"))
+    BACKOFF_FACTOR = float(os.environ.get("UVWS_BACKOFF_FACTOR", "1.618"))
+
+    @staticmethod
+    def _retryable(exc: BaseException) -> bool:
+        """The engine's rule (docs/client.md): a 4xx other than 429 or a 3xx,
+        a bad URI and a certificate that failed verification are fatal;
+        network errors, timeouts, 5xx and 429 are retried."""
+        if isinstance(exc, InvalidStatus):
+            return exc.status >= 500 or exc.status == 429
+        if isinstance(exc, (InvalidURI, TypeError, ValueError)):
+            return False
+        if isinstance(exc, TLSError):
+            return "certificate verify failed" not in str(exc)
+        return isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError, InvalidHandshake))
+
+    def _backoff(self) -> Iterable[float]:
+        import random
+
+        yield random.random() * self.BACKOFF_INITIAL_DELAY
+        delay = self.BACKOFF_MIN_DELAY
+        while delay < self.BACKOFF_MAX_DELAY:
+            yield delay
+            delay *= self.BACKOFF_FACTOR
+        while True:
+            yield self.BACKOFF_MAX_DELAY
+
+    async def __aiter__(self) -> AsyncIterator[ClientConnection]:
+        delays: Optional[Iterator[float]] = None
+        while True:
+            try:
+                ws = await self._create()
+            except Exception as exc:
+                if not self._retryable(exc):
+                    raise
+                if delays is None:
+                    delays = iter(self._backoff())
+                await asyncio.sleep(next(delays))
+                continue
+            delays = None
+            try:
+                yield ws
+            finally:
+                await ws.close()
+
+
+def unix_connect(path: str, uri: Optional[str] = None, **kwargs: Any) -> connect:
+    """Connect over the Unix domain socket `path` (as websockets'
+    ``unix_connect``): `uri` (default ``ws://localhost/``) only gives the
+    request path and query. Options as :class:`connect`; ``async for``
+    reconnects too."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(uri or "ws://localhost/")
+    if u.scheme.lower() != "ws":
+        raise InvalidURI(f"{uri} is not a ws:// URI (TLS over a Unix socket is not supported)")
+    target = (u.path or "/") + (f"?{u.query}" if u.query else "")
+    return connect(f"ws+unix:{path}:{target}", **kwargs)
 
 
 def broadcast(connections: Iterable[Connection], message: Union[Data, bytearray, memoryview], text: Optional[bool] = None) -> None:
