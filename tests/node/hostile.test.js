@@ -284,3 +284,44 @@ describe('maxPendingHandshakes', () => {
     await closeServer(wss);
   });
 });
+
+describe('ws-safe defaults', () => {
+  it('answers a malformed permessage-deflate offer with 400, as ws does', async () => {
+    const wss = await listen(WebSocket, { perMessageDeflate: true });
+    const port = wss.address().port;
+    for (const offer of ['permessage-deflate; server_max_window_bits=foo', 'permessage-deflate; foo',
+                         'permessage-deflate;;']) {
+      const req = UPGRADE.replace('\r\n\r\n', `\r\nSec-WebSocket-Extensions: ${offer}\r\n\r\n`);
+      const bytes = await rawExchange(port, req);
+      assert.match(bytes, /^HTTP\/1\.1 400 /, offer);
+      assert.match(bytes, /Invalid Sec-WebSocket-Extensions header/);
+    }
+    assert.strictEqual(wss.stats().rejected_bad_request, 3);
+    await closeServer(wss);
+  });
+
+  it('closes a message of more than 16,384 fragments with 1009', async () => {
+    const wss = await listen(WebSocket, {});
+    const got = [];
+    const errors = [];
+    wss.on('connection', (ws) => {
+      ws.on('message', (m) => got.push(m.length));
+      ws.on('error', (e) => errors.push(e));
+    });
+    const mask = Buffer.from([1, 2, 3, 4]);
+    const frame = (fin, op) => Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | op, 0x80]), mask]);
+    const parts = [Buffer.from(UPGRADE), frame(false, 0x2)];
+    for (let i = 1; i < 16385; i++) parts.push(frame(i === 16384, 0x0));
+    const bytes = await rawExchange(wss.address().port, Buffer.concat(parts));
+    const at = bytes.indexOf('\r\n\r\n') + 4;
+    // the server's close frame: 0x88, length, code 1009 (0x03f1)
+    assert.strictEqual(bytes.charCodeAt(at), 0x88);
+    assert.strictEqual((bytes.charCodeAt(at + 2) << 8) | bytes.charCodeAt(at + 3), 1009);
+    assert.deepStrictEqual(got, []);
+    await until(() => errors.length === 1, 5000, "the connection's error event");
+    assert.ok(errors[0] instanceof RangeError, String(errors[0]));
+    // counted when the server's side of the connection is gone
+    await until(() => wss.stats().errors_too_big === 1, 5000, 'the 1009 counted');
+    await closeServer(wss);
+  });
+});

@@ -271,3 +271,48 @@ def test_max_pending_handshakes(api):
             close()
 
     arun(main())
+
+
+@pytest.mark.parametrize("offer", [
+    b"permessage-deflate; server_max_window_bits=foo",
+    b"permessage-deflate; foo",
+    b"permessage-deflate;;",
+])
+def test_malformed_deflate_offer_is_400(offer):
+    async def main():
+        srv = await uvws.serve(lambda ws: ws.recv(), "127.0.0.1", 0, compression="deflate")
+        try:
+            req = UPGRADE.replace(b"\r\n\r\n", b"\r\nSec-WebSocket-Extensions: " + offer + b"\r\n\r\n")
+            data = await raw_exchange(srv.port, req)
+            assert data.startswith(b"HTTP/1.1 400 "), data
+            assert b"Invalid Sec-WebSocket-Extensions header" in data
+            assert srv.stats()["rejected_bad_request"] == 1
+        finally:
+            srv.close()
+
+    arun(main())
+
+
+def test_more_than_16384_fragments_is_1009():
+    async def main():
+        got = []
+
+        async def handler(ws):
+            async for m in ws:
+                got.append(m)
+
+        srv = await uvws.serve(handler, "127.0.0.1", 0)
+        try:
+            mask = b"\x01\x02\x03\x04"
+            frames = [bytes([0x02, 0x80]) + mask]
+            frames += [bytes([0x80 if i == 16384 else 0x00, 0x80]) + mask for i in range(1, 16385)]
+            data = await raw_exchange(srv.port, UPGRADE + b"".join(frames))
+            body = data[data.index(b"\r\n\r\n") + 4:]
+            assert body[0] == 0x88 and int.from_bytes(body[2:4], "big") == 1009, body[:8]
+            assert got == []
+            # counted when the server's side of the connection is gone
+            await wait_for(lambda: srv.stats()["errors_too_big"] == 1)
+        finally:
+            srv.close()
+
+    arun(main())
