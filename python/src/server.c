@@ -212,23 +212,30 @@ fail:
 /* Topic callbacks: the connection is the ConnObject the engine holds until
  * on_close (on_subscription also runs for a closing connection's filters,
  * just before its on_close). */
+/* Call a topic listener with (conn, ...); `ok` is 0 when building the
+ * arguments failed, which is reported instead. Both stay alive across the
+ * call, which may drop the last other reference to either. */
+static void fire(ServerObject *s, ConnObject *c, const char *what, PyObject *fn,
+                 PyObject **args, size_t n, int ok) {
+  if (!ok) {
+    uvwspy_report(s->loop, (PyObject *)c, what);
+    return;
+  }
+  Py_INCREF(fn);
+  Py_INCREF(c);
+  uvwspy_call(s->loop, (PyObject *)c, what, fn, args, n);
+  Py_DECREF(c);
+  Py_DECREF(fn);
+}
+
 static void srv_subscription(uvws_t *ws, const char *f, size_t len, size_t nw, size_t old) {
   ServerObject *s = server_of(uvws_get_server(ws));
   ConnObject *c = (ConnObject *)uvws_get_data(ws);
   if (!s || !s->on_subscription || !c) return;
   PyObject *topic = PyUnicode_DecodeUTF8(f, (Py_ssize_t)len, "strict");
   PyObject *a = PyLong_FromSize_t(nw), *b = PyLong_FromSize_t(old);
-  if (topic && a && b) {
-    PyObject *fn = s->on_subscription;
-    PyObject *args[4] = {(PyObject *)c, topic, a, b};
-    Py_INCREF(fn);
-    Py_INCREF(c);
-    uvwspy_call(s->loop, (PyObject *)c, "subscription", fn, args, 4);
-    Py_DECREF(c);
-    Py_DECREF(fn);
-  } else {
-    uvwspy_report(s->loop, (PyObject *)c, "subscription");
-  }
+  PyObject *args[4] = {(PyObject *)c, topic, a, b};
+  fire(s, c, "subscription", s->on_subscription, args, 4, topic && a && b);
   Py_XDECREF(topic);
   Py_XDECREF(a);
   Py_XDECREF(b);
@@ -245,17 +252,8 @@ static void srv_dropped(uvws_t *ws, const char *topic, size_t tlen, const void *
   PyObject *d = (flags & 0xff) == UVWS_TEXT
                     ? PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "replace")
                     : PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
-  if (t && d) {
-    PyObject *fn = s->on_dropped;
-    PyObject *args[3] = {(PyObject *)c, t, d};
-    Py_INCREF(fn);
-    Py_INCREF(c);
-    uvwspy_call(s->loop, (PyObject *)c, "dropped", fn, args, 3);
-    Py_DECREF(c);
-    Py_DECREF(fn);
-  } else {
-    uvwspy_report(s->loop, (PyObject *)c, "dropped");
-  }
+  PyObject *args[3] = {(PyObject *)c, t, d};
+  fire(s, c, "dropped", s->on_dropped, args, 3, t && d);
   Py_XDECREF(t);
   Py_XDECREF(d);
 }
